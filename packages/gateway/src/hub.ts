@@ -1,0 +1,250 @@
+/**
+ * The job hub: the one layer every transport (WebSocket, SSE, polling) uses to watch jobs.
+ * It holds one bus subscription per watched job however many watchers there are, and gives
+ * each watcher every event newer than its cursor exactly once, in order, ending at the
+ * terminal event. See docs/protocol.md, "Transports".
+ */
+import type { Bus, BusEvent, BusState } from './bus/bus.js'
+import { assertJobId, SeqGate } from './event.js'
+import { isTerminal } from './protocol.js'
+
+/** Receives the events of one watch. */
+export type WatchListener = (message: BusEvent) => void
+
+/** Options of {@link JobHub.watch}. */
+export interface WatchOptions {
+  /** Deliver only events with a seq greater than this (a resume cursor). @default 0 */
+  since?: number
+  /**
+   * Called once, synchronously, with the snapshot read after the subscription became active
+   * (`null`: the job is unknown or expired), before any event reaches the listener. Send a
+   * "subscribed" frame here: nothing can be delivered in between.
+   */
+  onReady?: (snapshot: BusEvent | null) => void
+}
+
+/** A live watch on one job. */
+export interface Watch {
+  /** Job id. */
+  readonly id: string
+  /** The snapshot read when the watch started (`null`: unknown job). */
+  readonly snapshot: BusEvent | null
+  /**
+   * True once the watch is over for good: its terminal event has been delivered, or its
+   * `since` already covered the terminal snapshot, so nothing will ever be delivered.
+   */
+  readonly ended: boolean
+  /** Seq of the last event delivered (or `since`). */
+  readonly lastSeq: number
+  /** Stops delivery and releases the subscription when it was the last watcher. Safe to call twice. */
+  close(): void
+}
+
+/** Options of {@link JobHub}. */
+export interface JobHubOptions {
+  /** Told when a watcher's listener throws; that watcher is then closed. @default logs with console.error */
+  onListenerError?: (error: unknown, id: string) => void
+}
+
+interface Watcher {
+  readonly id: string
+  readonly gate: SeqGate
+  readonly listener: WatchListener
+  /** Events that arrived before the snapshot was read; flushed through the gate on start. */
+  buffer: BusEvent[] | null
+  closed: boolean
+  ended: boolean
+}
+
+interface Channel {
+  readonly watchers: Set<Watcher>
+  /** Resolves to the bus unsubscribe function once the subscription is active. */
+  readonly subscription: Promise<() => void>
+}
+
+/**
+ * Fans job events out to watchers. Subscribe first, then read the snapshot, buffering live
+ * events meanwhile; a per-watcher seq gate drops duplicates and anything older than the
+ * cursor. When the bus comes back `up` after `down`, every watched job's snapshot is re-read
+ * and delivered if it advanced (events published during the outage are otherwise lost).
+ *
+ * @example
+ * const hub = new JobHub(bus)
+ * const watch = await hub.watch(id, { since, onReady: (s) => send({ type: 'subscribed', id, exists: s !== null }) },
+ *   (m) => send(m.json))
+ * // later: watch.close()
+ */
+export class JobHub {
+  readonly #bus: Bus
+  readonly #channels = new Map<string, Channel>()
+  readonly #onListenerError: (error: unknown, id: string) => void
+  readonly #offState: () => void
+  #closed = false
+
+  constructor(bus: Bus, options: JobHubOptions = {}) {
+    this.#bus = bus
+    this.#onListenerError =
+      options.onListenerError ?? ((error, id) => console.error(`[jobcast] a watcher of job ${id} threw; it was closed:`, error))
+    this.#offState = bus.onStateChange((state, previous) => this.#onBusState(state, previous))
+  }
+
+  /** The bus this hub reads from. */
+  get bus(): Bus {
+    return this.#bus
+  }
+
+  /** Number of jobs with at least one watcher (one bus subscription each). */
+  get watchedJobs(): number {
+    return this.#channels.size
+  }
+
+  /**
+   * The latest event of a job, for polling, or `null` when unknown or expired.
+   * @throws ValidationError `invalid_job_id`; JobcastError `bus_unavailable` during an outage
+   */
+  get(id: string): Promise<BusEvent | null> {
+    assertJobId(id)
+    return this.#bus.get(id)
+  }
+
+  /**
+   * Watches a job. Resolves once the bus subscription is active and the snapshot has been
+   * read. Before it resolves, synchronously and in this order: `options.onReady(snapshot)`,
+   * then the snapshot to `listener` if its seq > `since`, then events that arrived meanwhile.
+   * After that, each newer event is passed to `listener` once, in increasing seq order; after
+   * a terminal event the watch ends by itself (`ended`, subscription released).
+   *
+   * @throws ValidationError `invalid_job_id`; JobcastError `bus_unavailable` when the bus cannot serve
+   */
+  async watch(id: string, options: WatchOptions, listener: WatchListener): Promise<Watch> {
+    assertJobId(id)
+    if (this.#closed) throw new Error('[jobcast] the hub is closed: create a new one')
+    const watcher: Watcher = { id, gate: new SeqGate(options.since ?? 0), listener, buffer: [], closed: false, ended: false }
+    const channel = this.#attach(id, watcher)
+    let snapshot: BusEvent | null
+    try {
+      await channel.subscription
+      snapshot = await this.#bus.get(id)
+    } catch (error) {
+      this.#detach(watcher)
+      throw error
+    }
+    const watch: Watch = {
+      id,
+      snapshot,
+      get ended() {
+        return watcher.ended
+      },
+      get lastSeq() {
+        return watcher.gate.last
+      },
+      close: () => this.#detach(watcher),
+    }
+    if (watcher.closed) return watch
+    const buffered = watcher.buffer ?? []
+    watcher.buffer = null
+    options.onReady?.(snapshot)
+    // A terminal snapshot the cursor already covers: nothing can ever follow it.
+    if (snapshot && isTerminal(snapshot.event) && snapshot.event.seq <= watcher.gate.last) {
+      watcher.ended = true
+      this.#detach(watcher)
+      return watch
+    }
+    if (snapshot) this.#deliver(watcher, snapshot)
+    buffered.sort((a, b) => a.event.seq - b.event.seq)
+    for (const message of buffered) this.#deliver(watcher, message)
+    return watch
+  }
+
+  /** Stops every watch and releases all subscriptions. Does not close the bus. */
+  close(): void {
+    if (this.#closed) return
+    this.#closed = true
+    this.#offState()
+    for (const channel of [...this.#channels.values()]) for (const watcher of [...channel.watchers]) this.#detach(watcher)
+  }
+
+  #attach(id: string, watcher: Watcher): Channel {
+    let channel = this.#channels.get(id)
+    if (!channel) {
+      const watchers = new Set<Watcher>()
+      const subscription = this.#bus.subscribe(id, (message) => {
+        for (const w of [...watchers]) this.#receive(w, message)
+      })
+      channel = { watchers, subscription }
+      // A failed subscribe is reported to the watchers awaiting it; here it only must not go unhandled.
+      subscription.catch(() => {
+        if (this.#channels.get(id) === channel) this.#channels.delete(id)
+      })
+      this.#channels.set(id, channel)
+    }
+    channel.watchers.add(watcher)
+    return channel
+  }
+
+  #detach(watcher: Watcher): void {
+    if (watcher.closed) return
+    watcher.closed = true
+    watcher.buffer = null
+    const channel = this.#channels.get(watcher.id)
+    if (!channel?.watchers.delete(watcher) || channel.watchers.size > 0) return
+    this.#channels.delete(watcher.id)
+    channel.subscription.then(
+      (unsubscribe) => unsubscribe(),
+      () => {},
+    )
+  }
+
+  #receive(watcher: Watcher, message: BusEvent): void {
+    if (watcher.closed) return
+    if (watcher.buffer) watcher.buffer.push(message)
+    else this.#deliver(watcher, message)
+  }
+
+  #deliver(watcher: Watcher, message: BusEvent): void {
+    if (watcher.closed || watcher.ended || !watcher.gate.accept(message.event.seq)) return
+    const terminal = isTerminal(message.event)
+    if (terminal) watcher.ended = true
+    try {
+      watcher.listener(message)
+    } catch (error) {
+      this.#detach(watcher)
+      this.#onListenerError(error, watcher.id)
+      return
+    }
+    if (terminal) this.#detach(watcher)
+  }
+
+  #onBusState(state: BusState, previous: BusState): void {
+    if (state !== 'up' || previous !== 'down') return
+    // Events published while we were disconnected never reach us: catch up from the snapshots.
+    for (const [id, channel] of this.#channels) {
+      this.#bus.get(id).then(
+        (snapshot) => {
+          if (!snapshot) return
+          for (const watcher of [...channel.watchers]) this.#receive(watcher, snapshot)
+        },
+        () => {
+          // Down again: the next `up` re-reads.
+        },
+      )
+    }
+  }
+}
+
+/**
+ * Memoizes one serialized frame per BusEvent, so a frame is built once per event and shared
+ * by every subscriber of every connection.
+ * @example const wsFrame = frameCache((m) => `{"type":"job","job":${m.json}}`)
+ */
+export function frameCache<T>(build: (message: BusEvent) => T): (message: BusEvent) => T {
+  const cache = new WeakMap<BusEvent, T>()
+  return (message) => {
+    let frame = cache.get(message)
+    if (frame === undefined) {
+      frame = build(message)
+      cache.set(message, frame)
+    }
+    return frame
+  }
+}
