@@ -1,0 +1,134 @@
+// jobcast demo page: plain browser JavaScript on top of the client's IIFE bundle (/jobcast.js,
+// global `Jobcast`). No build step: what you read here is what runs.
+
+const LABELS = { export: 'Export CSV', fail: 'Failing job', slow: 'Slow job' }
+const $ = (sel, root = document) => root.querySelector(sel)
+
+const connection = $('[data-testid="connection"]')
+const connectionText = $('[data-testid="connection-text"]')
+const jobsList = $('[data-testid="jobs"]')
+const empty = $('[data-testid="empty"]')
+const notice = $('[data-testid="notice"]')
+const template = $('#job-card')
+
+/** What the page saw, for the end-to-end tests and for curious readers in devtools. */
+const seen = { events: {}, states: [] }
+window.jobcastDemo = seen
+
+function showNotice(text) {
+  notice.textContent = text
+  notice.hidden = !text
+}
+
+if (!window.Jobcast || typeof window.Jobcast.createClient !== 'function') {
+  showNotice('[jobcast] the client bundle did not load from /jobcast.js: run `npm run build`, then reload.')
+  throw new Error('[jobcast] window.Jobcast is missing: build the client (npm run build)')
+}
+
+const client = window.Jobcast.createClient({
+  url: location.origin,
+  onStateChange(change) {
+    seen.states.push({ state: change.state, transport: change.transport, reason: change.reason, at: Date.now() })
+    connection.dataset.state = change.state
+    connection.dataset.transport = change.transport ?? ''
+    connectionText.textContent = change.transport ? `${change.state} · ${change.transport}` : change.state
+  },
+})
+
+function render(card, job, transport) {
+  const progress = Math.max(0, Math.min(100, Math.round(job.progress ?? (job.status === 'completed' ? 100 : 0))))
+  card.dataset.status = job.status
+  card.dataset.progress = String(progress)
+  if (transport) card.dataset.transport = transport
+  $('[data-testid="status"]', card).textContent = job.status
+  const bar = $('[data-testid="bar"]', card)
+  bar.setAttribute('aria-valuenow', String(progress))
+  $('.fill', bar).style.width = `${progress}%`
+  $('[data-testid="percent"]', card).textContent = `${progress}%`
+  if (transport) $('[data-testid="transport"]', card).textContent = transport
+  $('[data-testid="message"]', card).textContent = job.message ?? ''
+  const url = job.result && typeof job.result.downloadUrl === 'string' ? job.result.downloadUrl : undefined
+  const link = $('[data-testid="result-link"]', card)
+  if (job.status === 'completed' && url) {
+    link.href = url
+    link.textContent = `Download ${typeof job.result.filename === 'string' ? job.result.filename : 'result'}`
+    link.hidden = false
+  }
+  if (job.status === 'failed' || job.status === 'cancelled') showError(card, job.error?.message ?? `job ${job.status}`)
+}
+
+function showError(card, text) {
+  card.dataset.status = card.dataset.status === 'completed' ? 'completed' : card.dataset.status || 'error'
+  const error = $('[data-testid="error"]', card)
+  error.textContent = text
+  error.hidden = false
+}
+
+function addCard(kind, id) {
+  const card = template.content.firstElementChild.cloneNode(true)
+  card.dataset.kind = kind
+  card.dataset.jobId = id
+  card.dataset.status = 'queued'
+  $('.kind', card).textContent = LABELS[kind] ?? kind
+  $('[data-testid="job-id"]', card).textContent = id
+  $('[data-testid="bar"]', card).setAttribute('aria-label', `${LABELS[kind] ?? kind} progress`)
+  jobsList.prepend(card)
+  empty.hidden = true
+  return card
+}
+
+function follow(card, id) {
+  const log = (seen.events[id] = [])
+  client.subscribe(
+    id,
+    (job, info) => {
+      log.push({ seq: job.seq, status: job.status, progress: job.progress, transport: info?.transport })
+      render(card, job, info?.transport)
+    },
+    { onError: (error) => showError(card, error.message) },
+  )
+}
+
+async function start(kind) {
+  showNotice('')
+  let response
+  try {
+    response = await fetch('/demo/jobs', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ kind }),
+    })
+  } catch (error) {
+    showNotice(`[jobcast] could not reach the gateway (${error.message}): is it still running?`)
+    return
+  }
+  if (!response.ok) {
+    const body = await response.json().catch(() => ({}))
+    showNotice(`[jobcast] could not start the job: ${body.error?.message ?? response.status}`)
+    return
+  }
+  const { id } = await response.json()
+  follow(addCard(kind, id), id)
+  if (kind === 'export') showElement(id)
+}
+
+for (const button of document.querySelectorAll('button[data-kind]')) {
+  button.addEventListener('click', () => start(button.dataset.kind))
+}
+
+// The drop-in element, when the gateway serves its bundle: it mirrors the latest export.
+let elementReady
+function showElement(id) {
+  elementReady ??= import('/jobcast-element.js').then(
+    () => true,
+    () => false,
+  )
+  elementReady.then((ok) => {
+    if (!ok) return
+    const slot = $('[data-testid="element-slot"]')
+    slot.replaceChildren(Object.assign(document.createElement('jobcast-progress'), {}))
+    slot.firstElementChild.setAttribute('job', id)
+    slot.firstElementChild.setAttribute('label', 'Export CSV (element)')
+    $('[data-testid="element-demo"]').hidden = false
+  })
+}
