@@ -1,0 +1,194 @@
+/**
+ * `npm run bench`: measures the jobcast gateway (Redis mode) against a minimal baseline
+ * relay (bench/baseline-relay.mjs) in the same run, on a private redis-server. Each relay
+ * runs in its own child process; the load clients run in another (bench/client-worker.mjs).
+ * Env: JOBCAST_BENCH_SCALE (default 1; e.g. 0.1 while developing),
+ *      JOBCAST_BENCH_ONLY=latency,fanout,throughput,memory,polling (subset),
+ *      JOBCAST_BENCH_GATEWAY_ARGS (extra gateway CLI flags),
+ *      JOBCAST_BENCH_PROF=gateway|baseline (write a --cpu-prof of that server to the log dir).
+ * Always exits 0 after a complete run: missed targets are results, marked FAIL.
+ */
+import { execSync } from 'node:child_process'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { buildRows, table } from './report.mjs'
+import { cpuMs, root, rssKiB, startRedis, startServer, startWorker, stop } from './processes.mjs'
+import { sleep } from './stats.mjs'
+
+const scale = Number(process.env.JOBCAST_BENCH_SCALE ?? 1)
+const only = process.env.JOBCAST_BENCH_ONLY ? process.env.JOBCAST_BENCH_ONLY.split(',') : null
+const gatewayArgs = (process.env.JOBCAST_BENCH_GATEWAY_ARGS ?? '').split(' ').filter(Boolean)
+const n = (full, min) => Math.max(min, Math.round(full * scale))
+const cfg = {
+  latency: { jobs: n(1000, 20), events: 20, rate: 2000 },
+  fanout: { subs: n(2000, 20), events: n(200, 10), rate: 10 },
+  throughput: { jobs: 100, durationMs: n(10_000, 2000), warmMs: 1000, window: 1000 },
+  memory: { count: n(5000, 200) },
+  polling: { connections: 50, durationSec: n(5, 2) },
+}
+const wants = (s) => !only || only.includes(s)
+const log = (...a) => console.log('[bench]', ...a)
+const started = Date.now()
+const elapsed = () => `${((Date.now() - started) / 1000).toFixed(0)}s`
+
+const gatewayBuilt = fs.existsSync(path.join(root, 'packages/gateway/dist/cli.js'))
+const servers = gatewayBuilt ? ['gateway', 'baseline'] : ['baseline']
+const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'jobcast-bench-'))
+const tag = `b${Date.now().toString(36)}`
+const results = { gateway: {}, baseline: {} }
+const cpu = { gateway: {}, baseline: {} }
+
+log(`scale ${scale}, servers: ${servers.join(' + ')}${gatewayBuilt ? '' : ' (packages/gateway/dist/cli.js missing: run `npm run build`)'}; logs in ${logDir}`)
+const redis = await startRedis()
+log(`${redis.version.split(' ').slice(0, 3).join(' ')} on port ${redis.port}`)
+const worker = startWorker()
+const { publisher } = await worker.call('init', { redisUrl: redis.url, prefix: 'jobcast:' })
+log(`publisher: ${publisher}`)
+
+/** Run `fn(server)` on a fresh child of each relay; an error is recorded, not fatal. */
+async function onEach(name, keys, fn) {
+  for (const kind of servers) {
+    let srv
+    try {
+      srv = await startServer(kind, { redisUrl: redis.url, logDir, gatewayArgs })
+      await fn(srv)
+    } catch (err) {
+      log(`${name} ${kind}: ERROR ${err.message.split('\n')[0]}`)
+      for (const k of keys) results[kind][k] ??= { error: err.message }
+    } finally {
+      if (srv) await stop(srv.child)
+    }
+  }
+}
+
+/** A measured call: server CPU ms spent during it goes to `cpu[kind][key]`. */
+async function measured(srv, key, fn) {
+  const c0 = cpuMs(srv.pid)
+  const r = await fn()
+  cpu[srv.kind][key] = cpuMs(srv.pid) - c0
+  r.serverCpuMs = cpu[srv.kind][key]
+  results[srv.kind][key] = r
+  return r
+}
+
+const warm = (srv, transport) =>
+  worker.call('stream', { base: srv.base, transport, jobs: 100, subsPerJob: 1, events: 10, rate: 2000, tag: `${tag}w${transport}${srv.kind[0]}${Math.floor(Math.random() * 1e6)}` })
+const streamLine = (r) =>
+  `p50 ${r.p50} ms, p99 ${r.p99} ms, max ${r.max} ms; ${r.received}/${r.expected} delivered, lost ${r.lost}, out-of-order ${r.outOfOrder}, dup ${r.duplicates}` +
+  `${r.unexpectedEnds ? `, ${r.unexpectedEnds} unexpected ends (${r.endReasons.join('; ')})` : ''}; server CPU ${r.serverCpuMs} ms`
+
+if (wants('latency')) {
+  const c = cfg.latency
+  log(`latency: ${c.jobs} jobs × 1 subscriber × ${c.events} events at ${c.rate}/s, WebSocket then SSE`)
+  await onEach('latency', ['latencyWs', 'latencySse'], async (srv) => {
+    for (const [transport, key] of [['ws', 'latencyWs'], ['sse', 'latencySse']]) {
+      await warm(srv, transport)
+      const r = await measured(srv, key, () => worker.call('stream', { base: srv.base, transport, jobs: c.jobs, subsPerJob: 1, events: c.events, rate: c.rate, tag: `${tag}l${transport}${srv.kind[0]}` }))
+      log(`  ${elapsed()} latency ${transport} ${srv.kind}: ${streamLine(r)}`)
+    }
+  })
+}
+
+if (wants('fanout')) {
+  const c = cfg.fanout
+  log(`fan-out: 1 job × ${c.subs} WebSocket subscribers, ${c.events} events at ${c.rate}/s`)
+  await onEach('fan-out', ['fanout'], async (srv) => {
+    await worker.call('stream', { base: srv.base, transport: 'ws', jobs: 1, subsPerJob: 200, events: 10, rate: 50, tag: `${tag}fw${srv.kind[0]}` })
+    const r = await measured(srv, 'fanout', () => worker.call('stream', { base: srv.base, transport: 'ws', jobs: 1, subsPerJob: c.subs, events: c.events, rate: c.rate, tag: `${tag}f${srv.kind[0]}` }))
+    log(`  ${elapsed()} fan-out ${srv.kind}: ${streamLine(r)}`)
+  })
+}
+
+if (wants('throughput')) {
+  const c = cfg.throughput
+  log(`throughput: ${c.jobs} jobs × 1 WebSocket subscriber, ≤ ${c.window} events in flight, ${c.durationMs / 1000} s after ${c.warmMs / 1000} s warm-up`)
+  await onEach('throughput', ['throughput'], async (srv) => {
+    const r = await measured(srv, 'throughput', () => worker.call('throughput', { base: srv.base, transport: 'ws', ...c, tag: `${tag}t${srv.kind[0]}` }))
+    log(`  ${elapsed()} throughput ${srv.kind}: ${r.eventsPerSec} events/s delivered; ${r.delivered}/${r.published}, lost ${r.lost}, out-of-order ${r.outOfOrder}, dup ${r.duplicates}; server CPU ${r.serverCpuMs} ms`)
+  })
+}
+
+if (wants('memory')) {
+  const c = cfg.memory
+  log(`memory: RSS with 0 and with ${c.count} idle connections (each subscribed to its own job, which has a snapshot), WebSocket then SSE, fresh server each`)
+  for (const [transport, key] of [['ws', 'memoryWs'], ['sse', 'memorySse']]) {
+    const ids = Array.from({ length: c.count }, (_, k) => `${tag}m${transport}-${k}`)
+    await worker.call('prepublish', { ids })
+    await onEach(`memory ${transport}`, [key], async (srv) => {
+      const settle = async () => { await sleep(1000); srv.child.kill('SIGUSR2'); await sleep(500); return rssKiB(srv.pid) }
+      // Warm-up: the code paths and buffers one connection needs, so the delta is per connection.
+      await worker.call('openIdle', { base: srv.base, transport, ids: ids.slice(0, 100) })
+      await worker.call('closeIdle')
+      const before = await settle()
+      const opened = await worker.call('openIdle', { base: srv.base, transport, ids })
+      await sleep(1000)
+      const after = await settle()
+      await worker.call('closeIdle')
+      const r = { connections: opened.open, rssBeforeKiB: before, rssAfterKiB: after, kibPerConn: (after - before) / opened.open, unexpectedEnds: opened.unexpectedEnds }
+      results[srv.kind][key] = r
+      log(`  ${elapsed()} memory ${transport} ${srv.kind}: RSS ${before} KiB → ${after} KiB with ${opened.open} connections = ${r.kibPerConn.toFixed(2)} KiB each`)
+    })
+  }
+}
+
+if (wants('polling')) {
+  const c = cfg.polling
+  log(`polling: GET /v1/jobs/:id, ${c.connections} keep-alive connections, ${c.durationSec} s (after 1 s warm-up)`)
+  const id = `${tag}p`
+  await worker.call('prepublish', { ids: [id] })
+  await onEach('polling', ['polling'], async (srv) => {
+    const url = `${srv.base}/v1/jobs/${id}`
+    const probe = await fetch(url)
+    if (probe.status !== 200) throw new Error(`[bench] ${url} answered ${probe.status}`)
+    await worker.call('poll', { url, connections: c.connections, durationSec: 1 })
+    const r = await measured(srv, 'polling', () => worker.call('poll', { url, connections: c.connections, durationSec: c.durationSec }))
+    log(`  ${elapsed()} polling ${srv.kind}: ${r.reqPerSec} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms, non-2xx ${r.non2xx}, errors ${r.errors}; server CPU ${r.serverCpuMs} ms`)
+  })
+}
+
+await worker.call('close').catch(() => {})
+await stop(redis.child)
+
+// Report
+const rows = buildRows(results)
+const md = table(rows)
+console.log(`\n${md}\n`)
+const stamp = new Date().toISOString()
+const git = (cmd) => { try { return execSync(cmd, { cwd: root, encoding: 'utf8' }).trim() } catch { return '?' } }
+const commit = git('git rev-parse --short HEAD')
+const dirty = git('git status --porcelain -- packages/gateway bench') ? ' (working tree has uncommitted changes in packages/gateway or bench)' : ''
+const cpuModel = (/model name\s*:\s*(.*)/.exec(fs.readFileSync('/proc/cpuinfo', 'utf8')) ?? [])[1] ?? '?'
+const command = `${process.env.npm_lifecycle_event === 'bench' ? 'npm run bench  →  ' : ''}${[process.argv0, ...process.argv.slice(1).map((a) => path.relative(root, a) || a)].join(' ')}`
+const envLine = ['JOBCAST_BENCH_SCALE', 'JOBCAST_BENCH_ONLY', 'JOBCAST_BENCH_GATEWAY_ARGS', 'JOBCAST_BENCH_PROF'].filter((k) => process.env[k]).map((k) => `${k}=${process.env[k]}`).join(' ')
+const doc = `# jobcast benchmark — ${stamp}
+
+- command: \`${envLine ? `${envLine} ` : ''}${command}\`
+- node ${process.version}, ${os.platform()} ${os.release()}
+- CPU: ${cpuModel}, ${os.cpus().length} cores; ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM
+- ${redis.version}
+- git commit: ${commit}${dirty}
+- publisher: ${publisher}
+- gateway: \`node packages/gateway/dist/cli.js --redis-url … --insecure-open${gatewayArgs.length ? ` ${gatewayArgs.join(' ')}` : ''}\` (open auth: no token checks)${gatewayBuilt ? '' : ' — NOT BUILT, not measured'}
+- baseline: \`node bench/baseline-relay.mjs\` (node:http + ws + ioredis, raw forward)
+- scale ${scale}: latency ${cfg.latency.jobs} jobs × ${cfg.latency.events} events at ${cfg.latency.rate}/s; fan-out ${cfg.fanout.subs} subscribers × ${cfg.fanout.events} events at ${cfg.fanout.rate}/s; throughput ${cfg.throughput.jobs} jobs, window ${cfg.throughput.window}, ${cfg.throughput.durationMs / 1000} s; memory ${cfg.memory.count} connections; polling ${cfg.polling.connections} connections × ${cfg.polling.durationSec} s
+- each scenario runs on a fresh child process of each server after a warm-up; load clients and publisher in a separate process; run took ${elapsed()}
+
+${md}
+
+Latency = receive time in the client process − \`data.t\` set just before \`publish()\` (clock \`performance.timeOrigin + performance.now()\`), so it includes the Lua publish in Redis.
+Memory = (VmRSS with the connections − VmRSS before) / connections, each read after a full GC (\`--expose-gc\`, SIGUSR2 hook \`bench/gc-hook.mjs\`).
+
+<details><summary>raw results</summary>
+
+\`\`\`json
+${JSON.stringify(results, null, 2)}
+\`\`\`
+</details>
+`
+const outDir = scale === 1 && !only ? path.join(root, 'bench/results') : logDir
+const file = path.join(outDir, `${stamp.slice(0, 10)}-${stamp.slice(11, 13)}${stamp.slice(14, 16)}.md`)
+fs.mkdirSync(outDir, { recursive: true })
+fs.writeFileSync(file, doc)
+log(`results written to ${path.relative(root, file).startsWith('..') ? file : path.relative(root, file)}`)
+process.exit(0)
