@@ -1,0 +1,298 @@
+/**
+ * The Redis bus: snapshots and the publish script on one command connection, and ONE
+ * subscriber connection for all jobs with per-job SUBSCRIBE, reference counted, so a gateway
+ * only receives the events of jobs someone watches. See docs/protocol.md, "Redis layout".
+ */
+import { createHash } from 'node:crypto'
+import { Redis, type RedisOptions } from 'ioredis'
+import { JobcastError } from '../errors.js'
+import { assertJobId, DEFAULT_MAX_MESSAGE_BYTES, eventInputJson, normalizeEventInput, parseBusMessage } from '../event.js'
+import type { JobEventInput } from '../protocol.js'
+import type { Bus, BusEvent, BusListener, BusState, PublishOutcome } from './bus.js'
+import { DEFAULT_PREFIX, jobIdFromChannel, jobKey } from './keys.js'
+import { PUBLISH_SCRIPT } from './publish-script.js'
+
+/** Options of {@link createRedisBus}. Give `url` or `redis`. */
+export interface RedisBusOptions {
+  /** Redis URL, e.g. `redis://127.0.0.1:6379`. Ignored when `redis` is given. @default "redis://127.0.0.1:6379" */
+  url?: string
+  /** An existing connection to use for commands; it is not closed by `close()`. The subscriber connection is its `duplicate()`. */
+  redis?: Redis
+  /** Key and channel prefix. @default "jobcast:" */
+  prefix?: string
+  /** Snapshot time to live, in seconds. @default 86400 */
+  ttlSeconds?: number
+  /** Larger bus messages are dropped (and counted in `stats.dropped`); larger events are refused at publish. In bytes. @default 65536 */
+  maxMessageBytes?: number
+  /** A command waiting for a connection fails with `bus_unavailable` after this long, in ms. @default 5000 */
+  commandTimeoutMs?: number
+  /**
+   * Open the subscriber connection only on the first `subscribe()` (a publish-only bus never
+   * opens it). When false, it opens at once, so `state` is `up` only when both connections are.
+   * @default false
+   */
+  lazySubscriber?: boolean
+}
+
+/** Counters of a {@link RedisBus}. */
+export interface RedisBusStats {
+  /** Messages received on a job channel that were malformed, oversized or about another job. */
+  dropped: number
+}
+
+interface ChannelRecord {
+  readonly id: string
+  readonly listeners: Set<BusListener>
+  /** Whether the server-side subscription is in place (as far as this bus made it). */
+  subscribed: boolean
+  /** Serializes SUBSCRIBE/UNSUBSCRIBE of this channel. */
+  chain: Promise<void>
+}
+
+const SCRIPT_SHA = createHash('sha1').update(PUBLISH_SCRIPT).digest('hex')
+
+function isReplyError(error: unknown): error is Error {
+  return error instanceof Error && error.name === 'ReplyError'
+}
+
+/** Redis-backed {@link Bus}. */
+export class RedisBus implements Bus {
+  readonly kind = 'redis' as const
+  /** Key and channel prefix in use. */
+  readonly prefix: string
+  /** Counters; `dropped` counts malformed messages. */
+  readonly stats: RedisBusStats = { dropped: 0 }
+  readonly #ttl: number
+  readonly #maxBytes: number
+  readonly #timeout: number
+  readonly #cmd: Redis
+  readonly #ownsCmd: boolean
+  #sub: Redis | undefined
+  #cmdReady = false
+  #cmdEverReady = false
+  #subReady = false
+  #subEverReady = false
+  #state: BusState = 'down'
+  readonly #channels = new Map<string, ChannelRecord>()
+  readonly #stateListeners = new Set<(state: BusState, previous: BusState) => void>()
+  #closed: Promise<void> | undefined
+
+  constructor(options: RedisBusOptions = {}) {
+    this.prefix = options.prefix ?? DEFAULT_PREFIX
+    this.#ttl = options.ttlSeconds ?? 86_400
+    if (!Number.isInteger(this.#ttl) || this.#ttl < 1) throw new JobcastError('invalid_event', '[jobcast] ttlSeconds must be a whole number of seconds ≥ 1')
+    this.#maxBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES
+    this.#timeout = options.commandTimeoutMs ?? 5000
+    if (options.redis) {
+      this.#cmd = options.redis
+      this.#ownsCmd = false
+    } else {
+      // A publish whose reply was lost may have run: never resend it after a reconnect.
+      this.#cmd = new Redis(options.url ?? 'redis://127.0.0.1:6379', { ...this.#connectionOptions(), autoResendUnfulfilledCommands: false })
+      this.#ownsCmd = true
+    }
+    this.#watchConnection(this.#cmd, 'cmd')
+    if (this.#cmd.status === 'ready') this.#cmdReady = this.#cmdEverReady = true
+    if (!options.lazySubscriber) this.#subscriber()
+    this.#update()
+  }
+
+  get state(): BusState {
+    return this.#state
+  }
+
+  async publish(input: JobEventInput): Promise<PublishOutcome> {
+    this.#assertOpen()
+    const normalized = normalizeEventInput(input)
+    const body = eventInputJson(normalized, this.#maxBytes)
+    const key = jobKey(this.prefix, normalized.id)
+    const reply = await this.#command(normalized.id, async () => {
+      try {
+        return await this.#cmd.evalsha(SCRIPT_SHA, 1, key, body, this.#ttl)
+      } catch (error) {
+        if (!(isReplyError(error) && error.message.startsWith('NOSCRIPT'))) throw error
+        return await this.#cmd.eval(PUBLISH_SCRIPT, 1, key, body, this.#ttl)
+      }
+    })
+    if (!Array.isArray(reply) || typeof reply[1] !== 'string') {
+      throw new JobcastError('internal', `[jobcast] unexpected reply from the publish script for job ${normalized.id}: is another script loaded under its SHA?`, { jobId: normalized.id })
+    }
+    const parsed = parseBusMessage(reply[1], normalized.id, Number.POSITIVE_INFINITY)
+    if (reply[0] === 1 && parsed) return { published: true, event: parsed.event }
+    if (reply[0] === 0 && parsed) return { published: false, reason: 'terminal', current: parsed.event }
+    throw new JobcastError('internal', `[jobcast] the snapshot of job ${normalized.id} is not a valid event: delete key ${key}`, { jobId: normalized.id })
+  }
+
+  async get(id: string): Promise<BusEvent | null> {
+    this.#assertOpen()
+    assertJobId(id)
+    const json = await this.#command(id, () => this.#cmd.get(jobKey(this.prefix, id)))
+    if (json === null) return null
+    const message = parseBusMessage(json, id, this.#maxBytes)
+    if (!message) this.stats.dropped++
+    return message
+  }
+
+  async subscribe(id: string, listener: BusListener): Promise<() => void> {
+    this.#assertOpen()
+    assertJobId(id)
+    const sub = this.#subscriber()
+    if (this.#subEverReady && !this.#subReady) throw this.#unavailable(id)
+    const channel = jobKey(this.prefix, id)
+    let record = this.#channels.get(channel)
+    if (!record) this.#channels.set(channel, (record = { id, listeners: new Set(), subscribed: false, chain: Promise.resolve() }))
+    const rec = record
+    // A fresh wrapper per call, so one function subscribed twice is counted twice.
+    const entry: BusListener = (message) => listener(message)
+    rec.listeners.add(entry)
+    try {
+      await this.#sync(sub, channel, rec)
+    } catch (error) {
+      rec.listeners.delete(entry)
+      this.#sync(sub, channel, rec).catch(() => {})
+      throw error instanceof JobcastError ? error : this.#unavailable(id, error)
+    }
+    let done = false
+    return () => {
+      if (done) return
+      done = true
+      rec.listeners.delete(entry)
+      if (rec.listeners.size === 0 && !this.#closed) this.#sync(sub, channel, rec).catch(() => {})
+    }
+  }
+
+  onStateChange(listener: (state: BusState, previous: BusState) => void): () => void {
+    this.#stateListeners.add(listener)
+    return () => void this.#stateListeners.delete(listener)
+  }
+
+  close(): Promise<void> {
+    this.#closed ??= Promise.resolve().then(() => {
+      this.#channels.clear()
+      this.#sub?.disconnect()
+      if (this.#ownsCmd) this.#cmd.disconnect()
+      this.#update()
+      this.#stateListeners.clear()
+    })
+    return this.#closed
+  }
+
+  #connectionOptions(): RedisOptions {
+    return {
+      commandTimeout: this.#timeout,
+      maxRetriesPerRequest: 1,
+      // Keep reconnecting, at most every 2 s: an outage must end by itself.
+      retryStrategy: (attempt) => Math.min(50 * attempt, 2000),
+    }
+  }
+
+  #subscriber(): Redis {
+    if (!this.#sub) {
+      const sub = this.#cmd.duplicate({ ...this.#connectionOptions(), autoResubscribe: true, autoResendUnfulfilledCommands: true })
+      this.#sub = sub
+      sub.on('message', (channel: string, json: string) => this.#onMessage(channel, json))
+      this.#watchConnection(sub, 'sub')
+      this.#update()
+    }
+    return this.#sub
+  }
+
+  #watchConnection(connection: Redis, role: 'cmd' | 'sub'): void {
+    // Without an 'error' listener an outage would crash the process; state changes report it.
+    connection.on('error', () => {})
+    const down = () => {
+      if (role === 'cmd') this.#cmdReady = false
+      else this.#subReady = false
+      this.#update()
+    }
+    connection.on('close', down)
+    connection.on('end', down)
+    connection.on('reconnecting', down)
+    connection.on('ready', () => {
+      if (role === 'cmd') {
+        this.#cmdReady = this.#cmdEverReady = true
+        this.#update()
+        return
+      }
+      // ioredis resubscribes by itself on reconnect; SUBSCRIBE again (idempotent) and report
+      // 'up' only once that is acknowledged, so a snapshot re-read after 'up' cannot miss an event.
+      const channels = [...this.#channels.entries()].filter(([, r]) => r.subscribed).map(([c]) => c)
+      const resubscribed = channels.length > 0 ? connection.subscribe(...channels) : Promise.resolve(0)
+      resubscribed.then(
+        () => {
+          if (connection.status !== 'ready') return
+          this.#subReady = this.#subEverReady = true
+          this.#update()
+        },
+        () => connection.disconnect(true),
+      )
+    })
+  }
+
+  #update(): void {
+    const previous = this.#state
+    const next: BusState = this.#closed ? 'closed' : this.#cmdReady && (!this.#sub || this.#subReady) ? 'up' : 'down'
+    if (next === previous) return
+    this.#state = next
+    for (const listener of [...this.#stateListeners]) listener(next, previous)
+  }
+
+  #sync(sub: Redis, channel: string, rec: ChannelRecord): Promise<void> {
+    rec.chain = rec.chain
+      .catch(() => {})
+      .then(async () => {
+        const wanted = rec.listeners.size > 0
+        if (wanted && !rec.subscribed) {
+          await sub.subscribe(channel)
+          rec.subscribed = true
+        } else if (!wanted && rec.subscribed) {
+          rec.subscribed = false
+          await sub.unsubscribe(channel)
+        }
+        if (rec.listeners.size === 0 && !rec.subscribed && this.#channels.get(channel) === rec) this.#channels.delete(channel)
+      })
+    return rec.chain
+  }
+
+  #onMessage(channel: string, json: string): void {
+    const rec = this.#channels.get(channel)
+    if (!rec || rec.listeners.size === 0) return
+    const id = jobIdFromChannel(this.prefix, channel) ?? rec.id
+    // Parsed once; every listener gets the same object, so frames can be cached per event.
+    const message = parseBusMessage(json, id, this.#maxBytes)
+    if (!message) {
+      this.stats.dropped++
+      return
+    }
+    for (const listener of [...rec.listeners]) listener(message)
+  }
+
+  async #command<T>(id: string, run: () => Promise<T>): Promise<T> {
+    // Fail fast during an outage; before the first connect, commands wait (bounded by the timeout).
+    if (this.#cmdEverReady && !this.#cmdReady) throw this.#unavailable(id)
+    try {
+      return await run()
+    } catch (error) {
+      if (isReplyError(error) && !error.message.startsWith('NOSCRIPT')) {
+        throw new JobcastError('internal', `[jobcast] Redis refused a command for job ${id}: ${error.message}`, { jobId: id, cause: error })
+      }
+      throw this.#unavailable(id, error)
+    }
+  }
+
+  #unavailable(id: string, cause?: unknown): JobcastError {
+    return new JobcastError('bus_unavailable', `[jobcast] Redis is unavailable (job ${id}): check that it runs and JOBCAST_REDIS_URL points at it; retry shortly`, {
+      jobId: id,
+      cause,
+    })
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new JobcastError('bus_unavailable', '[jobcast] the bus is closed: create a new one')
+  }
+}
+
+/** Creates a Redis-backed {@link Bus}. Connects at once; `state` turns `up` when ready. */
+export function createRedisBus(options: RedisBusOptions = {}): RedisBus {
+  return new RedisBus(options)
+}

@@ -1,0 +1,142 @@
+import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import type { BusEvent } from '../src/bus/bus.js'
+import { jobIdFromChannel, jobKey } from '../src/bus/keys.js'
+import type { RedisBus } from '../src/bus/redis-bus.js'
+import { isValidationError } from '../src/errors.js'
+import { busKinds, eventually, stopSharedRedis, type BusFixture } from './support.js'
+
+afterAll(stopSharedRedis)
+
+const tick = () => new Promise((r) => setTimeout(r, 20))
+
+describe('keys', () => {
+  it('builds one name for snapshot and channel, with the id as hash tag, and parses it back', () => {
+    expect(jobKey('jobcast:', 'export-42')).toBe('jobcast:job:{export-42}')
+    expect(jobIdFromChannel('jobcast:', 'jobcast:job:{a.b:c@d}')).toBe('a.b:c@d')
+    expect(jobIdFromChannel('jobcast:', 'other:job:{a}')).toBeNull()
+    expect(jobIdFromChannel('jobcast:', 'jobcast:job:{a}b}')).toBeNull()
+  })
+})
+
+describe.each(busKinds)('$name bus contract', (kind) => {
+  let fx: BusFixture
+  afterEach(() => fx?.close())
+
+  it('publishes, assigns a seq, and returns the snapshot with its exact JSON', async () => {
+    fx = await kind.create()
+    const out = await fx.bus.publish({ id: 'j1', status: 'active', progress: 10, message: 'go', data: { n: 1 }, ts: 5 })
+    expect(out.published).toBe(true)
+    if (!out.published) return
+    expect(out.event).toEqual({ seq: out.event.seq, id: 'j1', status: 'active', progress: 10, message: 'go', data: { n: 1 }, ts: 5 })
+    expect(out.event.seq).toBeGreaterThan((Date.now() - 60_000) * 1000)
+    const snap = await fx.bus.get('j1')
+    expect(snap?.event).toEqual(out.event)
+    expect(snap?.json).toBe(JSON.stringify(out.event))
+    expect(await fx.bus.get('unknown')).toBeNull()
+  })
+
+  it('keeps seq strictly increasing', async () => {
+    fx = await kind.create()
+    const outs = await Promise.all(Array.from({ length: 50 }, (_, i) => fx.bus.publish({ id: 'j2', status: 'active', progress: i })))
+    const seqs = outs.map((o) => (o.published ? o.event.seq : -1))
+    for (let i = 1; i < seqs.length; i++) expect(seqs[i]).toBeGreaterThan(seqs[i - 1]!)
+  })
+
+  it('refuses any event after a terminal one and publishes nothing', async () => {
+    fx = await kind.create()
+    const got: BusEvent[] = []
+    await fx.bus.subscribe('j3', (m) => got.push(m))
+    const done = await fx.bus.publish({ id: 'j3', status: 'completed', result: { url: '/x' } })
+    const again = await fx.bus.publish({ id: 'j3', status: 'failed', error: { message: 'late' } })
+    expect(again).toEqual({ published: false, reason: 'terminal', current: done.published ? done.event : null })
+    await tick()
+    expect(got.map((m) => m.event.status)).toEqual(['completed'])
+    expect((await fx.bus.get('j3'))?.event.status).toBe('completed')
+  })
+
+  it('expires snapshots after the TTL, and seq still grows afterwards', async () => {
+    fx = await kind.create({ ttlSeconds: 1 })
+    const first = await fx.bus.publish({ id: 'j4', status: 'completed' })
+    await new Promise((r) => setTimeout(r, 1100))
+    expect(await fx.bus.get('j4')).toBeNull()
+    const next = await fx.bus.publish({ id: 'j4', status: 'queued' })
+    expect(next.published && first.published && next.event.seq > first.event.seq).toBe(true)
+  })
+
+  it('delivers to every listener, stops after unsubscribe, and counts references', async () => {
+    fx = await kind.create()
+    const a: number[] = []
+    const b: number[] = []
+    const offA = await fx.bus.subscribe('j5', (m) => a.push(m.event.progress ?? -1))
+    const offB = await fx.bus.subscribe('j5', (m) => b.push(m.event.progress ?? -1))
+    const channel = jobKey(fx.prefix, 'j5')
+    if (fx.raw) expect(await fx.raw.pubsub('NUMSUB', channel)).toEqual([channel, 1])
+    await fx.bus.publish({ id: 'j5', status: 'active', progress: 1 })
+    await eventually(() => a.length === 1 && b.length === 1)
+    offA()
+    offA()
+    await fx.bus.publish({ id: 'j5', status: 'active', progress: 2 })
+    await eventually(() => b.length === 2)
+    expect(a).toEqual([1])
+    offB()
+    if (fx.raw) await eventually(async () => (await fx.raw!.pubsub('NUMSUB', channel))[1] === 0)
+    await fx.bus.publish({ id: 'j5', status: 'active', progress: 3 })
+    await tick()
+    expect(b).toEqual([1, 2])
+  })
+
+  it('is subscribed once subscribe() resolves', async () => {
+    fx = await kind.create()
+    const got: BusEvent[] = []
+    await fx.bus.subscribe('j6', (m) => got.push(m))
+    await fx.bus.publish({ id: 'j6', status: 'queued' })
+    await eventually(() => got.length === 1)
+  })
+
+  it('keeps empty arrays and nested data intact through the round trip', async () => {
+    fx = await kind.create()
+    const got: BusEvent[] = []
+    await fx.bus.subscribe('j7', (m) => got.push(m))
+    const data = { rows: [], nested: { list: [[], {}], s: 'é"\\' } }
+    await fx.bus.publish({ id: 'j7', status: 'active', data })
+    await eventually(() => got.length === 1)
+    expect(got[0]!.event.data).toEqual(data)
+    expect((await fx.bus.get('j7'))?.event.data).toEqual(data)
+  })
+
+  it('rejects invalid input with typed errors', async () => {
+    fx = await kind.create()
+    const bad = async (input: unknown) => {
+      try {
+        await fx.bus.publish(input as never)
+      } catch (error) {
+        expect(isValidationError(error)).toBe(true)
+        return (error as { code: string }).code
+      }
+      return 'accepted'
+    }
+    expect(await bad({ id: 'a b', status: 'queued' })).toBe('invalid_job_id')
+    expect(await bad({ id: 'x'.repeat(129), status: 'queued' })).toBe('invalid_job_id')
+    expect(await bad({ id: 'ok', status: 'done' })).toBe('invalid_event')
+    expect(await bad({ id: 'ok', status: 'failed' })).toBe('invalid_event')
+    expect(await bad({ id: 'ok', status: 'active', progress: 101 })).toBe('invalid_event')
+    expect(await bad({ id: 'ok', status: 'active', data: [] })).toBe('invalid_event')
+    expect(await bad({ id: 'ok', status: 'active', data: { big: 'x'.repeat(70_000) } })).toBe('invalid_event')
+    expect(await fx.bus.get('ok')).toBeNull()
+  })
+
+  if (kind.name === 'redis') {
+    it('drops and counts malformed messages on a job channel', async () => {
+      fx = await kind.create()
+      const got: BusEvent[] = []
+      await fx.bus.subscribe('j8', (m) => got.push(m))
+      const channel = jobKey(fx.prefix, 'j8')
+      await fx.raw!.publish(channel, 'not json')
+      await fx.raw!.publish(channel, '{"seq":1,"id":"other","status":"queued","ts":1}')
+      await fx.raw!.publish(channel, JSON.stringify({ seq: 2, id: 'j8', status: 'queued', ts: 1, pad: 'x'.repeat(70_000) }))
+      await fx.bus.publish({ id: 'j8', status: 'queued' })
+      await eventually(() => got.length === 1)
+      expect((fx.bus as RedisBus).stats.dropped).toBe(3)
+    })
+  }
+})
