@@ -1,0 +1,130 @@
+import { Hono } from 'hono'
+import { describe, expect, it } from 'vitest'
+import { clientIp } from '../src/limits/client-ip.js'
+import { createConnectionCounter } from '../src/limits/connection-counter.js'
+import { corsMiddleware } from '../src/limits/cors.js'
+import { createOriginPolicy } from '../src/limits/origin-policy.js'
+import { createUpgradeGuard } from '../src/limits/upgrade-guard.js'
+
+describe('origin policy', () => {
+  const policy = createOriginPolicy(['https://app.example.com', 'http://localhost:5173, https://*.example.org'])
+
+  it.each([
+    ['https://app.example.com', true],
+    ['https://APP.example.com', true],
+    ['https://app.example.com:443', true],
+    ['http://app.example.com', false],
+    ['https://app.example.com:8443', false],
+    ['https://app.example.com.evil.com', false],
+    ['https://evilapp.example.com', false],
+    ['http://localhost:5173', true],
+    ['http://localhost:5174', false],
+    ['https://a.example.org', true],
+    ['https://a.b.example.org', true],
+    ['https://example.org', false],
+    ['https://evilexample.org', false],
+    ['http://a.example.org', false],
+    ['null', false],
+    ['garbage', false],
+    ['', false],
+  ])('%j → %s', (origin, expected) => {
+    expect(policy.allows(origin, 'gateway.example.net')).toBe(expected)
+  })
+
+  it('lets requests without Origin through (non-browser clients) and same-host pages', () => {
+    expect(policy.allows(undefined)).toBe(true)
+    expect(policy.allows('http://127.0.0.1:8080', '127.0.0.1:8080')).toBe(true)
+    expect(policy.allows('http://127.0.0.1:8081', '127.0.0.1:8080')).toBe(false)
+  })
+
+  it('allows everything with *', () => {
+    const any = createOriginPolicy(['*'])
+    expect(any.any).toBe(true)
+    expect(any.allows('https://whatever.test')).toBe(true)
+    expect(any.allows('null')).toBe(true)
+  })
+
+  it('allows only same host with an empty list', () => {
+    const none = createOriginPolicy([])
+    expect(none.allows('https://app.example.com', 'gw:1')).toBe(false)
+    expect(none.allows('http://gw:1', 'gw:1')).toBe(true)
+  })
+
+  it.each([['app.example.com'], ['https://app.example.com/path'], ['ftp://x.example.com'], ['https://*.com'], ['https://user@x.example.com']])(
+    'refuses the malformed entry %j',
+    (entry) => {
+      expect(() => createOriginPolicy([entry])).toThrow(/\[jobcast\] --cors-origin/)
+    },
+  )
+})
+
+describe('CORS middleware', () => {
+  const app = new Hono()
+  app.use('*', corsMiddleware(createOriginPolicy(['https://app.example.com'])))
+  app.get('/v1/jobs/:id', (c) => c.json({ ok: true }, 200, { ETag: '"1"' }))
+
+  it('answers a preflight for Authorization from an allowed origin', async () => {
+    const res = await app.request('/v1/jobs/a', {
+      method: 'OPTIONS',
+      headers: { Origin: 'https://app.example.com', 'Access-Control-Request-Method': 'GET', 'Access-Control-Request-Headers': 'authorization' },
+    })
+    expect(res.status).toBe(204)
+    expect(res.headers.get('access-control-allow-origin')).toBe('https://app.example.com')
+    expect(res.headers.get('access-control-allow-headers')?.toLowerCase()).toContain('authorization')
+    expect(res.headers.get('access-control-allow-methods')).toContain('GET')
+    expect(res.headers.get('access-control-allow-credentials')).toBeNull()
+    expect(res.headers.get('vary')).toContain('Origin')
+  })
+
+  it('gives a foreign origin no CORS headers', async () => {
+    const pre = await app.request('/v1/jobs/a', {
+      method: 'OPTIONS',
+      headers: { Origin: 'https://evil.example', 'Access-Control-Request-Method': 'GET', 'Access-Control-Request-Headers': 'authorization' },
+    })
+    expect(pre.headers.get('access-control-allow-origin')).toBeNull()
+    const get = await app.request('/v1/jobs/a', { headers: { Origin: 'https://evil.example' } })
+    expect(get.headers.get('access-control-allow-origin')).toBeNull()
+  })
+
+  it('exposes ETag and Retry-After to allowed origins', async () => {
+    const res = await app.request('/v1/jobs/a', { headers: { Origin: 'https://app.example.com' } })
+    expect(res.headers.get('access-control-allow-origin')).toBe('https://app.example.com')
+    expect(res.headers.get('access-control-expose-headers')).toBe('ETag,Retry-After')
+  })
+})
+
+describe('client IP', () => {
+  it('ignores X-Forwarded-For unless proxies are trusted', () => {
+    expect(clientIp('::ffff:10.0.0.1', '6.6.6.6')).toBe('10.0.0.1')
+    expect(clientIp('10.0.0.1', '6.6.6.6, 1.2.3.4', 1)).toBe('1.2.3.4')
+    expect(clientIp('10.0.0.1', 'spoofed, 1.2.3.4, 10.0.0.2', 2)).toBe('1.2.3.4')
+    expect(clientIp('10.0.0.1', '1.2.3.4', 3)).toBe('10.0.0.1')
+    expect(clientIp(undefined, undefined)).toBe('unknown')
+  })
+})
+
+describe('upgrade guard', () => {
+  const guard = createUpgradeGuard({
+    origins: createOriginPolicy(['https://app.example.com']),
+    connections: createConnectionCounter({ maxPerIp: 2 }),
+  })
+  const req = (origin: string | undefined, ip = '1.2.3.4') => ({ origin, host: 'gw:80', remoteAddress: ip, forwardedFor: undefined })
+
+  it('refuses a foreign origin with 403 before counting it', () => {
+    expect(guard(req('https://evil.example'))).toMatchObject({ ok: false, status: 403, code: 'forbidden' })
+  })
+
+  it('refuses the connection over the per-IP limit with 429, and admits again after release', () => {
+    const a = guard(req('https://app.example.com'))
+    const b = guard(req(undefined))
+    expect(a.ok && b.ok).toBe(true)
+    expect(guard(req('https://app.example.com'))).toMatchObject({ ok: false, status: 429, code: 'too_many_connections' })
+    expect(guard(req(undefined, '5.6.7.8')).ok).toBe(true)
+    if (a.ok) {
+      a.release()
+      a.release() // idempotent: must not free b's slot
+    }
+    expect(guard(req(undefined)).ok).toBe(true)
+    expect(guard(req(undefined)).ok).toBe(false)
+  })
+})
