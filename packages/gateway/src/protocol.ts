@@ -85,6 +85,7 @@ export type ErrorCode =
   | 'forbidden'
   | 'token_expired'
   | 'bad_frame'
+  | 'bad_cursor'
   | 'frame_too_large'
   | 'too_many_subscriptions'
   | 'too_many_connections'

@@ -1,0 +1,97 @@
+/**
+ * The gateway's HTTP surface as a hono app, built without listening (see create-gateway.ts
+ * for the server), so every route is testable with `app.request()` and mountable elsewhere.
+ */
+import { Hono } from 'hono'
+import { openAuthorizer, type Authorizer } from './auth/authorizer.js'
+import { isJobcastError } from './errors.js'
+import type { JobHub } from './hub.js'
+import type { ErrorCode } from './protocol.js'
+import { ConnectionRegistry } from './registry.js'
+import { multiJobSse, singleJobSse, type SseRouteDeps } from './routes/events-sse.js'
+import { healthz, readyz } from './routes/health.js'
+import { errorResponse } from './routes/http-error.js'
+import { jobStatus } from './routes/status.js'
+
+/** What {@link createApp} needs. */
+export interface AppDeps {
+  /** Watches and reads jobs (its bus answers `/readyz`). */
+  hub: Pick<JobHub, 'watch' | 'get' | 'bus'>
+  /** Who may see which job. @default openAuthorizer */
+  authorizer?: Authorizer
+  /** Live SSE streams, ended on shutdown. @default a new registry */
+  registry?: ConnectionRegistry
+  /** SSE heartbeat comment interval, ms. @default 15000 */
+  heartbeatMs?: number
+  /** SSE `retry:` value, ms. @default 2000 */
+  sseRetryMs?: number
+  /** Unread bytes after which an SSE stream is dropped as a slow consumer. @default 1048576 */
+  maxBufferedBytes?: number
+  /** Max jobs on one `/v1/events` stream. @default 100 */
+  maxJobsPerStream?: number
+  /** `Retry-After` hint on `GET /v1/jobs/:id` while the job runs, seconds. @default 1 */
+  pollRetryAfterSeconds?: number
+  /**
+   * Middleware registered before every route (CORS, rate limits).
+   * @default none
+   */
+  beforeRoutes?: (app: Hono) => void
+  /**
+   * Extra routes (demo page, demo jobs), registered before the 404 fallback.
+   * @default none
+   */
+  extraRoutes?: (app: Hono) => void
+}
+
+const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
+  invalid_job_id: 400,
+  invalid_event: 400,
+  bad_cursor: 400,
+  job_not_found: 404,
+  job_terminal: 409,
+  bus_unavailable: 503,
+  shutting_down: 503,
+}
+
+function methodNotAllowed(allow: string): Response {
+  return errorResponse(405, 'method_not_allowed', `method not allowed here: use ${allow}`, { allow })
+}
+
+/** Build the hono app: health, polling, both SSE routes, JSON 404/405/500. */
+export function createApp(deps: AppDeps): Hono {
+  const registry = deps.registry ?? new ConnectionRegistry()
+  const authorizer = deps.authorizer ?? openAuthorizer
+  const sse: SseRouteDeps = {
+    hub: deps.hub,
+    authorizer,
+    registry,
+    heartbeatMs: deps.heartbeatMs ?? 15_000,
+    retryMs: deps.sseRetryMs ?? 2_000,
+    maxBufferedBytes: deps.maxBufferedBytes ?? 1_048_576,
+    maxJobsPerStream: deps.maxJobsPerStream ?? 100,
+  }
+  const app = new Hono()
+  deps.beforeRoutes?.(app)
+
+  app.get('/healthz', () => healthz())
+  app.get('/readyz', () => readyz(deps.hub.bus, registry.closing))
+  app.get('/v1/jobs/:id', (c) =>
+    jobStatus({ hub: deps.hub, authorizer, pollRetryAfterSeconds: deps.pollRetryAfterSeconds ?? 1 }, c.req.raw, c.req.param('id')),
+  )
+  app.get('/v1/jobs/:id/events', (c) => singleJobSse(sse, c.req.raw, c.req.param('id')))
+  app.get('/v1/events', (c) => multiJobSse(sse, c.req.raw))
+  // Reached only by plain HTTP: real upgrades are taken by the server's `upgrade` handler.
+  app.get('/v1/ws', () => errorResponse(426, 'bad_frame', '/v1/ws is a WebSocket endpoint: connect with a WebSocket client', { upgrade: 'websocket' }))
+  for (const path of ['/healthz', '/readyz', '/v1/jobs/:id', '/v1/jobs/:id/events', '/v1/events', '/v1/ws']) {
+    app.all(path, () => methodNotAllowed('GET, HEAD'))
+  }
+  deps.extraRoutes?.(app)
+
+  app.notFound((c) => errorResponse(404, 'not_found', `no route ${c.req.method} ${new URL(c.req.url).pathname}: see docs/protocol.md`))
+  app.onError((error) => {
+    if (isJobcastError(error)) return errorResponse(STATUS_BY_CODE[error.code] ?? 500, error.code, error.message)
+    console.error('[jobcast] unexpected error while serving a request:', error)
+    return errorResponse(500, 'internal', 'internal error: the gateway logged it')
+  })
+  return app
+}

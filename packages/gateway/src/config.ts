@@ -1,0 +1,166 @@
+/**
+ * Gateway configuration from CLI flags and environment variables (flags win). Pure: the
+ * caller passes `argv` and `env`, nothing is read from the process here.
+ *
+ * Each option is one row of {@link OPTION_SPECS}; adding an option (e.g. `--secret`) means
+ * adding a field to {@link GatewayConfig} and a row here — `--help` and parsing follow.
+ */
+import { ValidationError } from './errors.js'
+
+/** Everything the CLI needs to start a gateway. */
+export interface GatewayConfig {
+  /** TCP port. @default 3030 */
+  port: number
+  /** Interface to bind. @default '127.0.0.1' */
+  host: string
+  /** Redis URL; `undefined` runs the embedded in-memory bus. @default undefined */
+  redisUrl: string | undefined
+  /** Redis key/channel prefix. @default 'jobcast:' */
+  prefix: string
+  /** Snapshot TTL in seconds. @default 86400 */
+  ttlSeconds: number
+  /** SSE heartbeat comment interval, ms. @default 15000 */
+  heartbeatMs: number
+  /** WebSocket protocol ping interval, ms; a peer that misses one is dropped. @default 30000 */
+  wsPingIntervalMs: number
+  /** Max job subscriptions per WebSocket. @default 100 */
+  maxSubscriptions: number
+  /** Max inbound WebSocket frame, bytes (bigger → close 1009). @default 16384 */
+  maxFrameBytes: number
+  /** Max unsent output per connection, bytes (more → slow consumer, closed). @default 1048576 */
+  maxBufferedBytes: number
+  /** Max jobs on one multi-job SSE stream. @default 100 */
+  maxJobsPerStream: number
+  /** Bound on graceful shutdown, ms. @default 5000 */
+  shutdownTimeoutMs: number
+  /** Demo mode: embedded bus, open auth, demo routes and page. @default false */
+  demo: boolean
+  /** Allow every request without a token (local development only). @default false */
+  insecureOpen: boolean
+  /** `--help` was asked for. @default false */
+  help: boolean
+}
+
+type Kind = 'int' | 'string' | 'bool'
+
+/** One configurable option: its flag, env vars, type, default and help line. */
+export interface OptionSpec {
+  readonly key: keyof GatewayConfig
+  readonly flag: string
+  readonly env: readonly string[]
+  readonly kind: Kind
+  readonly help: string
+  /** Value placeholder shown in `--help`. */
+  readonly arg?: string
+}
+
+/** Every option the gateway understands, in `--help` order. */
+export const OPTION_SPECS: readonly OptionSpec[] = [
+  { key: 'port', flag: '--port', env: ['JOBCAST_PORT', 'PORT'], kind: 'int', arg: '<n>', help: 'TCP port (0 = any free port)' },
+  { key: 'host', flag: '--host', env: ['JOBCAST_HOST'], kind: 'string', arg: '<addr>', help: 'interface to bind (0.0.0.0 for all)' },
+  { key: 'redisUrl', flag: '--redis-url', env: ['JOBCAST_REDIS_URL'], kind: 'string', arg: '<url>', help: 'Redis URL; absent = embedded in-memory bus' },
+  { key: 'prefix', flag: '--prefix', env: ['JOBCAST_PREFIX'], kind: 'string', arg: '<p>', help: 'Redis key and channel prefix' },
+  { key: 'ttlSeconds', flag: '--ttl', env: ['JOBCAST_TTL'], kind: 'int', arg: '<s>', help: 'snapshot TTL, seconds' },
+  { key: 'heartbeatMs', flag: '--heartbeat', env: ['JOBCAST_HEARTBEAT'], kind: 'int', arg: '<ms>', help: 'SSE heartbeat comment interval, ms' },
+  { key: 'wsPingIntervalMs', flag: '--ws-ping-interval', env: ['JOBCAST_WS_PING_INTERVAL'], kind: 'int', arg: '<ms>', help: 'WebSocket ping interval, ms' },
+  { key: 'maxSubscriptions', flag: '--max-subscriptions', env: ['JOBCAST_MAX_SUBSCRIPTIONS'], kind: 'int', arg: '<n>', help: 'max jobs per WebSocket' },
+  { key: 'maxFrameBytes', flag: '--max-frame-bytes', env: ['JOBCAST_MAX_FRAME_BYTES'], kind: 'int', arg: '<n>', help: 'max inbound WebSocket frame, bytes' },
+  { key: 'maxBufferedBytes', flag: '--max-buffered-bytes', env: ['JOBCAST_MAX_BUFFERED_BYTES'], kind: 'int', arg: '<n>', help: 'max unsent bytes per connection before it is closed as a slow consumer' },
+  { key: 'maxJobsPerStream', flag: '--max-jobs-per-stream', env: ['JOBCAST_MAX_JOBS_PER_STREAM'], kind: 'int', arg: '<n>', help: 'max jobs on one /v1/events stream' },
+  { key: 'shutdownTimeoutMs', flag: '--shutdown-timeout', env: ['JOBCAST_SHUTDOWN_TIMEOUT'], kind: 'int', arg: '<ms>', help: 'bound on graceful shutdown, ms' },
+  { key: 'demo', flag: '--demo', env: ['JOBCAST_DEMO'], kind: 'bool', help: 'demo mode: embedded bus, open auth, demo page and /demo routes' },
+  { key: 'insecureOpen', flag: '--insecure-open', env: ['JOBCAST_INSECURE_OPEN'], kind: 'bool', help: 'allow every request without a token (development only)' },
+  { key: 'help', flag: '--help', env: [], kind: 'bool', help: 'print this help and exit' },
+]
+
+/** The defaults, one place. */
+export const DEFAULT_CONFIG: Readonly<GatewayConfig> = Object.freeze({
+  port: 3030,
+  host: '127.0.0.1',
+  redisUrl: undefined,
+  prefix: 'jobcast:',
+  ttlSeconds: 86_400,
+  heartbeatMs: 15_000,
+  wsPingIntervalMs: 30_000,
+  maxSubscriptions: 100,
+  maxFrameBytes: 16_384,
+  maxBufferedBytes: 1_048_576,
+  maxJobsPerStream: 100,
+  shutdownTimeoutMs: 5_000,
+  demo: false,
+  insecureOpen: false,
+  help: false,
+})
+
+function convert(spec: OptionSpec, raw: string, source: string): string | number | boolean {
+  if (spec.kind === 'string') {
+    if (raw === '') throw new ValidationError('invalid_event', `[jobcast] ${source} needs a value: see --help`)
+    return raw
+  }
+  if (spec.kind === 'bool') {
+    if (/^(1|true|yes|on)$/i.test(raw)) return true
+    if (/^(0|false|no|off|)$/i.test(raw)) return false
+    throw new ValidationError('invalid_event', `[jobcast] ${source} must be true or false, got "${raw}"`)
+  }
+  if (!/^\d+$/.test(raw)) {
+    throw new ValidationError('invalid_event', `[jobcast] ${source} must be a non-negative integer, got "${raw}": see --help`)
+  }
+  return Number(raw)
+}
+
+/**
+ * Parse flags (`--port 8080`, `--port=8080`, `--demo`) over env vars over defaults.
+ * Throws a {@link ValidationError} with a `[jobcast]` message on an unknown flag or bad value.
+ */
+export function parseConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>> = {}): GatewayConfig {
+  const config: Record<string, unknown> = { ...DEFAULT_CONFIG }
+  for (const spec of OPTION_SPECS) {
+    for (const name of [...spec.env].reverse()) {
+      const raw = env[name]
+      if (raw !== undefined && raw !== '') config[spec.key] = convert(spec, raw, name)
+    }
+  }
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string
+    if (arg === '-h') { config.help = true; continue }
+    const eq = arg.indexOf('=')
+    const name = eq === -1 ? arg : arg.slice(0, eq)
+    const spec = OPTION_SPECS.find((s) => s.flag === name)
+    if (!spec) throw new ValidationError('invalid_event', `[jobcast] unknown option "${name}": run jobcast-gateway --help for the list`)
+    let raw: string
+    if (eq !== -1) raw = arg.slice(eq + 1)
+    else if (spec.kind === 'bool') raw = 'true'
+    else {
+      const next = argv[i + 1]
+      if (next === undefined || next.startsWith('--')) throw new ValidationError('invalid_event', `[jobcast] ${name} needs a value: see --help`)
+      raw = next
+      i++
+    }
+    config[spec.key] = convert(spec, raw, name)
+  }
+  const result = config as unknown as GatewayConfig
+  if (result.port > 65_535) throw new ValidationError('invalid_event', `[jobcast] --port must be 0–65535, got ${result.port}`)
+  if (result.demo) result.insecureOpen = true
+  return result
+}
+
+/** The `--help` text: every flag with its env vars and default. */
+export function helpText(): string {
+  const rows = OPTION_SPECS.map((s) => {
+    const flag = s.arg ? `${s.flag} ${s.arg}` : s.flag
+    const env = s.env.length ? `  [env ${s.env.join(', ')}]` : ''
+    const def = DEFAULT_CONFIG[s.key]
+    const shown = def === undefined ? '' : s.kind === 'bool' ? '' : `  (default ${JSON.stringify(def)})`
+    return `  ${flag.padEnd(28)}${s.help}${shown}${env}`
+  })
+  return [
+    'Usage: jobcast-gateway [options]',
+    '',
+    'Relays job events from Redis (or an embedded in-memory bus) to browsers over',
+    'WebSocket, SSE and polling. Flags win over environment variables.',
+    '',
+    'Options:',
+    ...rows,
+    '',
+  ].join('\n')
+}

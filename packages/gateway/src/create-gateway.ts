@@ -1,0 +1,178 @@
+/**
+ * A complete gateway: bus, hub, HTTP app and WebSocket endpoint, listening on its own server
+ * or attached to yours, with a bounded graceful shutdown.
+ */
+import { createServer, type IncomingMessage, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { Duplex } from 'node:stream'
+import { getRequestListener } from '@hono/node-server'
+import type { Hono } from 'hono'
+import { createApp } from './app.js'
+import { openAuthorizer, type Authorizer } from './auth/authorizer.js'
+import type { Bus } from './bus/bus.js'
+import { createMemoryBus } from './bus/memory-bus.js'
+import { createRedisBus } from './bus/redis-bus.js'
+import { JobHub } from './hub.js'
+import { ConnectionRegistry } from './registry.js'
+import { WsServer, type UpgradeCheck } from './ws/server.js'
+
+/** Passed to route hooks so they can publish or watch. */
+export interface GatewayContext {
+  readonly bus: Bus
+  readonly hub: JobHub
+}
+
+/** Options of {@link createGateway}. Every limit has the same default as the CLI. */
+export interface GatewayOptions {
+  /** Use this bus (not closed by `close()`). @default a RedisBus when `redisUrl` is set, else an in-memory bus */
+  bus?: Bus
+  /** Redis URL; absent (and no `bus`) → embedded in-memory bus. @default undefined */
+  redisUrl?: string
+  /** Redis key and channel prefix. @default 'jobcast:' */
+  prefix?: string
+  /** Snapshot TTL, seconds. @default 86400 */
+  ttlSeconds?: number
+  /** Who may see which job. @default openAuthorizer (every request allowed) */
+  authorizer?: Authorizer
+  /** Hook run on every WebSocket upgrade (origin allow-list, per-IP limits). @default accept all */
+  checkUpgrade?: UpgradeCheck
+  /** SSE heartbeat interval, ms. @default 15000 */
+  heartbeatMs?: number
+  /** SSE `retry:` value, ms. @default 2000 */
+  sseRetryMs?: number
+  /** WebSocket ping interval, ms. @default 30000 */
+  wsPingIntervalMs?: number
+  /** Max jobs per WebSocket. @default 100 */
+  maxSubscriptions?: number
+  /** Max inbound WebSocket frame, bytes. @default 16384 */
+  maxFrameBytes?: number
+  /** Max unsent bytes per connection before it is closed as a slow consumer. @default 1048576 */
+  maxBufferedBytes?: number
+  /** Max jobs per `/v1/events` stream. @default 100 */
+  maxJobsPerStream?: number
+  /** `Retry-After` on polling while a job runs, seconds. @default 1 */
+  pollRetryAfterSeconds?: number
+  /** Bound on `close()`, ms: past it remaining sockets are destroyed. @default 5000 */
+  shutdownTimeoutMs?: number
+  /** Middleware added before the routes (CORS, rate limits). @default none */
+  beforeRoutes?: (app: Hono, context: GatewayContext) => void
+  /** Extra routes (demo), added before the 404 fallback. @default none */
+  extraRoutes?: (app: Hono, context: GatewayContext) => void
+}
+
+/** A running (or ready to run) gateway. */
+export interface Gateway {
+  /** The hono app (mountable elsewhere; WebSockets need {@link Gateway.handleUpgrade}). */
+  readonly app: Hono
+  readonly bus: Bus
+  readonly hub: JobHub
+  /** Listen on its own HTTP server. @default port 3030, host 127.0.0.1 */
+  listen(port?: number, host?: string): Promise<{ port: number; url: string }>
+  /** Serve HTTP and WebSocket on an existing server created without a request listener (`http.createServer()`). */
+  attach(server: Server): void
+  /** The `upgrade` handler, for servers that route upgrades themselves. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void
+  /**
+   * Graceful shutdown: refuse new connections, close WebSockets with 1012, end SSE streams,
+   * close the servers and an owned bus, all within `shutdownTimeoutMs`. Idempotent.
+   */
+  close(): Promise<void>
+}
+
+/** Build a gateway. Nothing listens until `listen()` or `attach()`. */
+export function createGateway(options: GatewayOptions = {}): Gateway {
+  const ownBus = options.bus === undefined
+  const bus: Bus =
+    options.bus ??
+    (options.redisUrl
+      ? createRedisBus({ url: options.redisUrl, prefix: options.prefix, ttlSeconds: options.ttlSeconds })
+      : createMemoryBus({ ttlSeconds: options.ttlSeconds }))
+  const hub = new JobHub(bus)
+  const context: GatewayContext = { bus, hub }
+  const registry = new ConnectionRegistry()
+  const authorizer = options.authorizer ?? openAuthorizer
+  const maxBufferedBytes = options.maxBufferedBytes ?? 1_048_576
+  const app = createApp({
+    hub,
+    authorizer,
+    registry,
+    heartbeatMs: options.heartbeatMs,
+    sseRetryMs: options.sseRetryMs,
+    maxBufferedBytes,
+    maxJobsPerStream: options.maxJobsPerStream,
+    pollRetryAfterSeconds: options.pollRetryAfterSeconds,
+    beforeRoutes: options.beforeRoutes && ((a) => options.beforeRoutes?.(a, context)),
+    extraRoutes: options.extraRoutes && ((a) => options.extraRoutes?.(a, context)),
+  })
+  const ws = new WsServer({
+    hub,
+    authorizer,
+    registry,
+    maxSubscriptions: options.maxSubscriptions ?? 100,
+    maxFrameBytes: options.maxFrameBytes ?? 16_384,
+    maxBufferedBytes,
+    pingIntervalMs: options.wsPingIntervalMs ?? 30_000,
+    checkUpgrade: options.checkUpgrade,
+  })
+  const listener = getRequestListener(app.fetch)
+  const servers = new Set<Server>()
+  let closing: Promise<void> | undefined
+
+  const attach = (server: Server): void => {
+    servers.add(server)
+    server.on('request', listener)
+    server.on('upgrade', ws.handleUpgrade)
+  }
+
+  const shutdown = async (): Promise<void> => {
+    registry.shutdownAll()
+    ws.close()
+    const closed = Promise.all(
+      [...servers].map(
+        (server) =>
+          new Promise<void>((resolve) => {
+            if (!server.listening) return resolve()
+            server.close(() => resolve())
+            server.closeIdleConnections()
+          }),
+      ),
+    )
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const bound = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, options.shutdownTimeoutMs ?? 5_000)
+      timer.unref()
+    })
+    await Promise.race([closed, bound])
+    clearTimeout(timer)
+    // Whatever did not end in time (a peer that never acknowledges the close) is cut.
+    ws.terminateAll()
+    for (const server of servers) server.closeAllConnections()
+    hub.close()
+    if (ownBus) await bus.close()
+  }
+
+  return {
+    app,
+    bus,
+    hub,
+    attach,
+    handleUpgrade: ws.handleUpgrade,
+    listen(port = 3030, host = '127.0.0.1') {
+      const server = createServer()
+      attach(server)
+      return new Promise((resolve, reject) => {
+        server.once('error', reject)
+        server.listen(port, host, () => {
+          server.off('error', reject)
+          const address = server.address() as AddressInfo
+          const shown = address.family === 'IPv6' ? `[${address.address}]` : address.address
+          resolve({ port: address.port, url: `http://${shown}:${address.port}` })
+        })
+      })
+    },
+    close() {
+      closing ??= shutdown()
+      return closing
+    },
+  }
+}

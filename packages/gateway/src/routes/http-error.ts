@@ -1,0 +1,20 @@
+import type { ErrorCode } from '../protocol.js'
+
+/** The body of every HTTP error: `{"error":{"code","message"}}`. */
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string }
+}
+
+/** A JSON error response with the contract's body shape. */
+export function errorResponse(status: number, code: ErrorCode, message: string, headers: Record<string, string> = {}): Response {
+  const body: ErrorBody = { error: { code, message: message.startsWith('[jobcast]') ? message : `[jobcast] ${message}` } }
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers },
+  })
+}
+
+/** HTTP status for an authorization failure code. */
+export function authStatus(code: 'unauthorized' | 'forbidden' | 'token_expired'): number {
+  return code === 'forbidden' ? 403 : 401
+}

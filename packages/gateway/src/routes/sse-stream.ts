@@ -1,0 +1,160 @@
+/**
+ * One SSE response carrying one or several jobs. Owns its watches and timers and frees them
+ * whichever way it ends: terminal events, client disconnect, token expiry, slow consumer,
+ * shutdown.
+ */
+import type { BusEvent } from '../bus/bus.js'
+import type { JobHub, Watch } from '../hub.js'
+import { isTerminal } from '../protocol.js'
+import type { ConnectionRegistry } from '../registry.js'
+import { SSE_OPEN, SSE_PING, formatCursor, formatSeq, sseData, sseNamed, sseRetry } from '../sse.js'
+import { at } from '../timers.js'
+
+const encoder = new TextEncoder()
+
+// Single-job frames (`id: <seq>` + data) are the same for every subscriber: encode once per event.
+const singleFrames = new WeakMap<BusEvent, Uint8Array>()
+// Multi-job frames differ only in the cursor line: share the encoded data part.
+const dataParts = new WeakMap<BusEvent, Uint8Array>()
+
+function singleFrame(message: BusEvent): Uint8Array {
+  let bytes = singleFrames.get(message)
+  if (!bytes) {
+    bytes = encoder.encode(`id: ${formatSeq(message.event.seq)}\n${sseData(message.json)}`)
+    singleFrames.set(message, bytes)
+  }
+  return bytes
+}
+
+function dataPart(message: BusEvent): Uint8Array {
+  let bytes = dataParts.get(message)
+  if (!bytes) {
+    bytes = encoder.encode(sseData(message.json))
+    dataParts.set(message, bytes)
+  }
+  return bytes
+}
+
+/** What a stream needs to run. */
+export interface SseStreamOptions {
+  hub: Pick<JobHub, 'watch'>
+  registry: ConnectionRegistry
+  /** Job ids, in query order. */
+  ids: readonly string[]
+  /** Per job, the last seq the client has (0 = none). */
+  cursor: readonly number[]
+  /** Per job, true when the client already has its terminal event: no watch is opened. */
+  done: readonly boolean[]
+  /** `id:` is the comma-separated cursor (multi-job) instead of the seq. */
+  multi: boolean
+  /** Heartbeat comment interval, ms. */
+  heartbeatMs: number
+  /** `retry:` value, ms. */
+  retryMs: number
+  /** Close the stream once this many bytes are queued unread (slow consumer). */
+  maxBufferedBytes: number
+  /** When the token grant ends (ms since epoch); the stream then ends with `token_expired`. */
+  expiresAt: number | undefined
+}
+
+/** Build the streaming body. Starting watches happens in `start`, so the first comment is already queued. */
+export function createSseStream(options: SseStreamOptions): ReadableStream<Uint8Array> {
+  const { ids, multi } = options
+  const cursor = [...options.cursor]
+  const done = [...options.done]
+  const watches: (Watch | undefined)[] = ids.map(() => undefined)
+  let ended = false
+  let controller!: ReadableStreamDefaultController<Uint8Array>
+  const cleanups: (() => void)[] = []
+
+  const end = (error?: Error): void => {
+    if (ended) return
+    ended = true
+    for (const cleanup of cleanups) cleanup()
+    for (const watch of watches) watch?.close()
+    try {
+      if (error) controller.error(error)
+      else controller.close()
+    } catch {
+      // already closed or cancelled by the client
+    }
+  }
+
+  const write = (chunk: Uint8Array | string): void => {
+    if (ended) return
+    controller.enqueue(typeof chunk === 'string' ? encoder.encode(chunk) : chunk)
+    // desiredSize goes negative once the client stops reading and its queue passes the bound:
+    // drop it (erroring discards the queue, freeing the memory) rather than buffer forever.
+    if ((controller.desiredSize ?? 0) < 0) end(new Error('[jobcast] slow_consumer: client does not read its SSE stream'))
+  }
+
+  const deliver = (index: number, message: BusEvent): void => {
+    if (ended || done[index]) return
+    if (message.event.seq <= (cursor[index] ?? 0)) return
+    cursor[index] = message.event.seq
+    if (multi) {
+      write(`id: ${formatCursor(cursor)}\n`)
+      write(dataPart(message))
+    } else {
+      write(singleFrame(message))
+    }
+    if (isTerminal(message.event)) {
+      done[index] = true
+      watches[index]?.close()
+      if (done.every(Boolean)) end()
+    }
+  }
+
+  const startWatch = async (index: number): Promise<void> => {
+    const id = ids[index] as string
+    if (done[index]) {
+      write(sseNamed('subscribed', { id, exists: true }))
+      return
+    }
+    const watch = await options.hub.watch(
+      id,
+      // The hub calls onReady before any event of this watch, so `subscribed` always comes first.
+      { since: cursor[index] ?? 0, onReady: (snapshot) => write(sseNamed('subscribed', { id, exists: snapshot !== null })) },
+      (message) => deliver(index, message),
+    )
+    if (ended) return watch.close()
+    watches[index] = watch
+    if (watch.ended && !done[index]) {
+      done[index] = true
+      if (done.every(Boolean)) end()
+    }
+  }
+
+  return new ReadableStream<Uint8Array>(
+    {
+      start(c) {
+        controller = c
+        write(SSE_OPEN)
+        write(sseRetry(options.retryMs))
+        const heartbeat = setInterval(() => write(SSE_PING), options.heartbeatMs)
+        heartbeat.unref?.()
+        cleanups.push(() => clearInterval(heartbeat))
+        cleanups.push(options.registry.add({ shutdown: () => end() }))
+        if (options.expiresAt !== undefined) {
+          cleanups.push(
+            at(options.expiresAt, () => {
+              write(sseNamed('error', { code: 'token_expired', message: '[jobcast] token expired: fetch a new token and reconnect with the last event id', id: ids.length === 1 ? ids[0] : undefined }))
+              end()
+            }),
+          )
+        }
+        if (done.every(Boolean)) return end()
+        // Watches start in parallel (one Redis round trip, not one per job); each job's
+        // `subscribed` frame still precedes its own events.
+        void Promise.all(ids.map((_, i) => startWatch(i))).catch((error: unknown) => {
+          write(sseNamed('error', { code: 'internal', message: `[jobcast] could not watch the job: ${String(error)}` }))
+          end()
+        })
+      },
+      cancel() {
+        end()
+      },
+    },
+    new ByteLengthQueuingStrategy({ highWaterMark: options.maxBufferedBytes }),
+  )
+}

@@ -1,0 +1,42 @@
+/**
+ * `GET /v1/jobs/:id`: the latest event for polling clients. `ETag` is the seq, so an
+ * unchanged job costs a 304 with no body; `Retry-After` hints the poll interval.
+ */
+import type { Authorizer } from '../auth/authorizer.js'
+import type { JobHub } from '../hub.js'
+import { isTerminal, isValidJobId } from '../protocol.js'
+import { formatSeq } from '../sse.js'
+import { authStatus, errorResponse } from './http-error.js'
+import { requestToken } from './token.js'
+
+/** What the status route needs. */
+export interface StatusRouteDeps {
+  hub: Pick<JobHub, 'get'>
+  authorizer: Authorizer
+  /** `Retry-After` seconds while the job is not terminal. */
+  pollRetryAfterSeconds: number
+}
+
+/** Does an If-None-Match header (`"1"`, `W/"1"`, a list, or `*`) match this ETag? */
+export function etagMatches(header: string | null, etag: string): boolean {
+  if (header === null) return false
+  return header.split(',').some((part) => {
+    const tag = part.trim().replace(/^W\//, '')
+    return tag === '*' || tag === etag
+  })
+}
+
+/** Handle `GET /v1/jobs/:id`. */
+export async function jobStatus(deps: StatusRouteDeps, req: Request, id: string): Promise<Response> {
+  if (!isValidJobId(id)) return errorResponse(400, 'invalid_job_id', 'invalid job id: use 1–128 characters of A-Z a-z 0-9 . _ : @ -')
+  const decision = await deps.authorizer.authorize(id, requestToken(req))
+  if (!decision.ok) return errorResponse(authStatus(decision.code), decision.code, decision.message)
+  const snapshot = await deps.hub.get(id)
+  if (!snapshot) return errorResponse(404, 'job_not_found', `no job ${id}: it was never published or its snapshot expired`)
+  const etag = `"${formatSeq(snapshot.event.seq)}"`
+  const headers: Record<string, string> = { etag, 'cache-control': 'no-cache' }
+  if (!isTerminal(snapshot.event)) headers['retry-after'] = String(deps.pollRetryAfterSeconds)
+  if (etagMatches(req.headers.get('if-none-match'), etag)) return new Response(null, { status: 304, headers })
+  headers['content-type'] = 'application/json; charset=utf-8'
+  return new Response(snapshot.json, { status: 200, headers })
+}

@@ -1,0 +1,175 @@
+/**
+ * One WebSocket: its subscriptions, their authorization and expiry, and the slow-consumer
+ * bound. Owns everything it opens and frees it when the socket ends, however it ends.
+ */
+import type { WebSocket, RawData } from 'ws'
+import type { Authorizer } from '../auth/authorizer.js'
+import { isJobcastError } from '../errors.js'
+import type { JobHub, Watch } from '../hub.js'
+import { isTerminal, type ErrorCode } from '../protocol.js'
+import { at } from '../timers.js'
+import { PONG_FRAME, errorFrame, jobFrame, parseClientFrame, subscribedFrame, unsubscribedFrame } from './frames.js'
+
+/** What a connection needs. */
+export interface WsConnectionOptions {
+  hub: Pick<JobHub, 'watch'>
+  authorizer: Authorizer
+  /** Token from the upgrade's `?token=`, used by subscribe frames that carry none. */
+  defaultToken: string | undefined
+  maxSubscriptions: number
+  /** Output bytes queued on the socket past which the peer is closed with 1008 `slow_consumer`. */
+  maxBufferedBytes: number
+}
+
+interface Subscription {
+  closed: boolean
+  watch?: Watch
+  cancelExpiry?: () => void
+}
+
+/** Close codes used by the gateway (RFC 6455 §7.4.1). */
+export const CLOSE = { policy: 1008, tooBig: 1009, internal: 1011, restart: 1012 } as const
+
+/** Drives one accepted socket. */
+export class WsConnection {
+  readonly #ws: WebSocket
+  readonly #options: WsConnectionOptions
+  readonly #subs = new Map<string, Subscription>()
+  #ended = false
+  /** Set by the ping sweep; a pong clears it. */
+  alive = true
+
+  constructor(ws: WebSocket, options: WsConnectionOptions) {
+    this.#ws = ws
+    this.#options = options
+    ws.on('message', (data, isBinary) => this.#onMessage(data, isBinary))
+    ws.on('pong', () => {
+      this.alive = true
+    })
+    ws.on('close', () => this.#free())
+    ws.on('error', () => this.#free())
+  }
+
+  /** Number of active subscriptions. */
+  get subscriptions(): number {
+    return this.#subs.size
+  }
+
+  /** Shutdown: close with 1012 so clients reconnect elsewhere or later. */
+  shutdown(): void {
+    this.#free()
+    this.#ws.close(CLOSE.restart, 'shutting_down')
+  }
+
+  /** Ping sweep: terminate a peer that did not answer the previous ping. */
+  ping(): void {
+    if (!this.alive) {
+      this.#free()
+      this.#ws.terminate()
+      return
+    }
+    this.alive = false
+    try {
+      this.#ws.ping()
+    } catch {
+      // socket already closing
+    }
+  }
+
+  #onMessage(data: RawData, isBinary: boolean): void {
+    if (this.#ended) return
+    if (isBinary) return this.#send(errorFrame('bad_frame', '[jobcast] binary frames are not accepted: send JSON text'))
+    const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as Buffer).toString('utf8')
+    const parsed = parseClientFrame(text)
+    if (!parsed.ok) return this.#send(errorFrame(parsed.code, parsed.message, parsed.id))
+    const frame = parsed.frame
+    if (frame.type === 'ping') return this.#send(PONG_FRAME)
+    if (frame.type === 'unsubscribe') {
+      this.#end(frame.id)
+      return this.#send(unsubscribedFrame(frame.id))
+    }
+    void this.#subscribe(frame.id, frame.since, frame.token)
+  }
+
+  async #subscribe(id: string, since: number, frameToken: string | undefined): Promise<void> {
+    // Subscribing again to the same job restarts it from the new `since`.
+    this.#end(id)
+    if (this.#subs.size >= this.#options.maxSubscriptions) {
+      return this.#send(
+        errorFrame('too_many_subscriptions', `[jobcast] at most ${this.#options.maxSubscriptions} jobs per socket: unsubscribe from finished jobs first`, id),
+      )
+    }
+    const sub: Subscription = { closed: false }
+    this.#subs.set(id, sub)
+    const fail = (code: ErrorCode, message: string): void => {
+      if (this.#subs.get(id) === sub) this.#subs.delete(id)
+      this.#send(errorFrame(code, message, id))
+    }
+    try {
+      const decision = await this.#options.authorizer.authorize(id, frameToken ?? this.#options.defaultToken)
+      if (sub.closed) return
+      if (!decision.ok) return fail(decision.code, decision.message)
+      if (decision.expiresAt !== undefined) {
+        sub.cancelExpiry = at(decision.expiresAt, () => {
+          if (sub.closed) return
+          this.#end(id)
+          this.#send(errorFrame('token_expired', '[jobcast] token expired: subscribe again with a fresh token and "since"', id))
+        })
+      }
+      const watch = await this.#options.hub.watch(
+        id,
+        { since, onReady: (snapshot) => !sub.closed && this.#send(subscribedFrame(id, snapshot !== null)) },
+        (message) => {
+          if (sub.closed) return
+          this.#send(jobFrame(message))
+          if (isTerminal(message.event) && !sub.closed) {
+            this.#end(id)
+            this.#send(unsubscribedFrame(id))
+          }
+        },
+      )
+      if (sub.closed) return watch.close()
+      sub.watch = watch
+      if (watch.ended) {
+        // `since` already covered the terminal event: nothing more will come.
+        this.#end(id)
+        this.#send(unsubscribedFrame(id))
+      }
+    } catch (error) {
+      if (sub.closed) return
+      this.#end(id)
+      const code = isJobcastError(error) ? error.code : 'internal'
+      fail(code, isJobcastError(error) ? error.message : '[jobcast] could not subscribe: internal error, try again')
+    }
+  }
+
+  /** End one subscription (idempotent). */
+  #end(id: string): void {
+    const sub = this.#subs.get(id)
+    if (!sub) return
+    this.#subs.delete(id)
+    sub.closed = true
+    sub.cancelExpiry?.()
+    sub.watch?.close()
+  }
+
+  #free(): void {
+    if (this.#ended) return
+    this.#ended = true
+    for (const id of [...this.#subs.keys()]) this.#end(id)
+  }
+
+  #send(frame: string | Buffer): void {
+    const ws = this.#ws
+    if (this.#ended || ws.readyState !== ws.OPEN) return
+    // A peer that does not read makes its output pile up in our memory: drop it at the bound.
+    if (ws.bufferedAmount > this.#options.maxBufferedBytes) {
+      this.#free()
+      ws.close(CLOSE.policy, 'slow_consumer')
+      // The close frame queues behind the unread data, so do not wait for the handshake.
+      setTimeout(() => ws.terminate(), 1_000).unref()
+      return
+    }
+    ws.send(frame)
+  }
+}

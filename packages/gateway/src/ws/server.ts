@@ -1,0 +1,133 @@
+/**
+ * WebSocket endpoint `/v1/ws` on the gateway's HTTP server: takes `upgrade` events, runs the
+ * upgrade check, hands accepted sockets to {@link WsConnection}, and pings every socket on
+ * an interval, terminating peers that missed the previous ping.
+ */
+import type { IncomingMessage } from 'node:http'
+import type { Duplex } from 'node:stream'
+import { WebSocketServer } from 'ws'
+import type { Authorizer } from '../auth/authorizer.js'
+import type { JobHub } from '../hub.js'
+import type { ErrorCode } from '../protocol.js'
+import type { ConnectionRegistry } from '../registry.js'
+import { WsConnection } from './connection.js'
+
+/**
+ * Answer of an {@link UpgradeCheck}. On `ok`, `release` (if given) is called exactly once when
+ * the socket closes or the handshake fails (e.g. to free a per-IP connection slot).
+ */
+export type WsUpgradeDecision =
+  | { readonly ok: true; readonly release?: () => void }
+  | { readonly ok: false; readonly status: number; readonly code: ErrorCode; readonly message: string }
+
+/**
+ * Hook run on every WebSocket upgrade before it is accepted (origin allow-list, per-IP
+ * limits). A refusal is answered with a plain HTTP error response and no socket is opened.
+ */
+export type UpgradeCheck = (req: IncomingMessage) => WsUpgradeDecision | Promise<WsUpgradeDecision>
+
+/** What the WebSocket endpoint needs. */
+export interface WsServerOptions {
+  hub: Pick<JobHub, 'watch'>
+  authorizer: Authorizer
+  registry: ConnectionRegistry
+  /** Max jobs per socket. */
+  maxSubscriptions: number
+  /** Max inbound frame, bytes; bigger frames close the socket with 1009. */
+  maxFrameBytes: number
+  /** Max queued output per socket before it is closed as a slow consumer. */
+  maxBufferedBytes: number
+  /** Protocol ping interval, ms. */
+  pingIntervalMs: number
+  /** Upgrade hook. @default accept all */
+  checkUpgrade?: UpgradeCheck
+}
+
+/** The path of the WebSocket endpoint. */
+export const WS_PATH = '/v1/ws'
+
+function reject(socket: Duplex, status: number, code: ErrorCode, message: string): void {
+  const body = JSON.stringify({ error: { code, message: message.startsWith('[jobcast]') ? message : `[jobcast] ${message}` } })
+  socket.end(
+    `HTTP/1.1 ${status} ${status === 404 ? 'Not Found' : status === 503 ? 'Service Unavailable' : 'Refused'}\r\n` +
+      `Connection: close\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  )
+  socket.once('finish', () => socket.destroy())
+}
+
+/** The WebSocket side of one gateway. */
+export class WsServer {
+  readonly #options: WsServerOptions
+  readonly #wss: WebSocketServer
+  readonly #connections = new Set<WsConnection>()
+  readonly #pinger: ReturnType<typeof setInterval>
+
+  constructor(options: WsServerOptions) {
+    this.#options = options
+    // One process-wide frame size limit: ws closes with 1009 before buffering anything bigger.
+    this.#wss = new WebSocketServer({ noServer: true, maxPayload: options.maxFrameBytes, perMessageDeflate: false })
+    this.#pinger = setInterval(() => {
+      for (const connection of this.#connections) connection.ping()
+    }, options.pingIntervalMs)
+    this.#pinger.unref()
+  }
+
+  /** Open sockets. */
+  get size(): number {
+    return this.#connections.size
+  }
+
+  /** Handle a server `upgrade` event. Upgrades to other paths get 404. */
+  handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    socket.on('error', () => socket.destroy())
+    void this.#upgrade(req, socket, head).catch((error: unknown) => {
+      console.error('[jobcast] WebSocket upgrade failed:', error)
+      if (!socket.destroyed) reject(socket, 500, 'internal', 'internal error during the WebSocket upgrade')
+    })
+  }
+
+  async #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost')
+    if (url.pathname !== WS_PATH) return reject(socket, 404, 'not_found', `no WebSocket endpoint at ${url.pathname}: use ${WS_PATH}`)
+    if (this.#options.registry.closing) return reject(socket, 503, 'shutting_down', 'the gateway is shutting down: reconnect in a moment')
+    const decision: WsUpgradeDecision = (await this.#options.checkUpgrade?.(req)) ?? { ok: true }
+    if (!decision.ok) return reject(socket, decision.status, decision.code, decision.message)
+    let released = false
+    const release = (): void => {
+      if (released) return
+      released = true
+      decision.release?.()
+    }
+    // Covers a handshake that fails or a peer that leaves before it completes.
+    socket.once('close', release)
+    if (socket.destroyed) return release()
+    const token = url.searchParams.get('token') || undefined
+    this.#wss.handleUpgrade(req, socket, head, (ws) => {
+      ws.once('close', release)
+      const connection = new WsConnection(ws, {
+        hub: this.#options.hub,
+        authorizer: this.#options.authorizer,
+        defaultToken: token,
+        maxSubscriptions: this.#options.maxSubscriptions,
+        maxBufferedBytes: this.#options.maxBufferedBytes,
+      })
+      this.#connections.add(connection)
+      const unregister = this.#options.registry.add(connection)
+      ws.on('close', () => {
+        this.#connections.delete(connection)
+        unregister()
+      })
+    })
+  }
+
+  /** Stop pinging and close the (noServer) WebSocket server. Sockets are ended via the registry. */
+  close(): void {
+    clearInterval(this.#pinger)
+    this.#wss.close()
+  }
+
+  /** Terminate every remaining socket (end of the shutdown bound). */
+  terminateAll(): void {
+    for (const client of this.#wss.clients) client.terminate()
+  }
+}

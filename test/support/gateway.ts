@@ -1,0 +1,42 @@
+/**
+ * Start a real gateway on 127.0.0.1:0 for a test. Reused by every end-to-end suite.
+ *
+ * @example
+ * const gw = await startGateway({ bus: { redisUrl: redis.url, prefix: randomPrefix() } })
+ * await gw.gateway.bus.publish({ id: 'a', status: 'active' })
+ * // fetch(`${gw.url}/v1/jobs/a`), new WebSocket(`${gw.wsUrl}`)
+ * await gw.close()
+ */
+import { createGateway, type Gateway, type GatewayOptions } from '../../packages/gateway/src/create-gateway.js'
+
+/** Options of {@link startGateway}: which bus, plus any gateway option. */
+export type StartGatewayOptions = Omit<GatewayOptions, 'redisUrl' | 'prefix'> & {
+  /** `'memory'` (default) or a Redis to connect to, with its own prefix. */
+  bus?: 'memory' | { redisUrl: string; prefix?: string } | GatewayOptions['bus']
+}
+
+/** A listening test gateway. */
+export interface TestGateway {
+  /** `http://127.0.0.1:<port>` */
+  readonly url: string
+  /** `ws://127.0.0.1:<port>/v1/ws` */
+  readonly wsUrl: string
+  readonly port: number
+  readonly gateway: Gateway
+  /** Graceful close (idempotent). */
+  close(): Promise<void>
+}
+
+/** Start a gateway on a free port. Short shutdown bound so a broken test does not hang. */
+export async function startGateway(options: StartGatewayOptions = {}): Promise<TestGateway> {
+  const { bus, ...rest } = options
+  const busOptions: GatewayOptions =
+    bus === undefined || bus === 'memory'
+      ? {}
+      : 'redisUrl' in bus
+        ? { redisUrl: bus.redisUrl, prefix: bus.prefix }
+        : { bus }
+  const gateway = createGateway({ shutdownTimeoutMs: 2_000, ...busOptions, ...rest })
+  const { port, url } = await gateway.listen(0, '127.0.0.1')
+  return { url, wsUrl: `ws://127.0.0.1:${port}/v1/ws`, port, gateway, close: () => gateway.close() }
+}
