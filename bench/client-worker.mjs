@@ -1,7 +1,10 @@
 /**
- * The load process: forked by bench/run.mjs so the clients' CPU is not the server's.
- * It opens the subscriptions, publishes through the Lua publish path and measures.
+ * The load processes, forked twice by bench/run.mjs: one holds the client connections and
+ * measures, one publishes through the Lua publish path. Neither shares a core's work with
+ * the server under test, and the subscribers' JSON parsing does not slow the publisher.
  * Commands arrive over IPC as `{ seq, cmd, ...args }`; each gets `{ seq, ok, result | error }`.
+ * While a throughput run is active, the subscriber side also sends `{ progress: delivered }`
+ * every 2 ms, which the parent forwards to the publisher as `{ cmd: 'delivered', n }`.
  */
 import { Redis } from 'ioredis'
 import autocannon from 'autocannon'
@@ -11,10 +14,63 @@ import { now, pool, sleep, summarize } from './stats.mjs'
 
 let pub = null
 let idle = []
+let run = null // the subscriber side of the current stream/throughput run
+let pumpState = null // the publisher side of the current throughput run
+
+/** Track order and duplicates of one subscription; `data.i` counts 0, 1, 2… per job. */
+function subscription(r, tag) {
+  const st = { next: 0, lastSeq: 0 }
+  return (job, t) => {
+    const d = job.data
+    if (!d || d.tag !== tag) { r.foreign++; return }
+    if (job.seq <= st.lastSeq) r.duplicates++
+    else st.lastSeq = job.seq
+    if (d.i === st.next) st.next++
+    else { r.outOfOrder++; if (d.i > st.next) st.next = d.i + 1 }
+    r.onEvent(t - d.t)
+  }
+}
+
+async function openRun({ base, transport, jobs, subsPerJob, tag, samples }) {
+  const ids = Array.from({ length: jobs }, (_, j) => `${tag}-${j}`)
+  const r = {
+    ids, conns: [], ends: [], received: 0, foreign: 0, outOfOrder: 0, duplicates: 0,
+    lat: new Float64Array(samples), onEvent: null, waiters: [],
+  }
+  r.onEvent = (ms) => {
+    if (r.received < r.lat.length) r.lat[r.received] = ms
+    r.received++
+  }
+  const t0 = now()
+  await pool(jobs * subsPerJob, 100, async (k) => {
+    r.conns.push(await connect(transport, base, ids[k % jobs], subscription(r, tag), (why) => r.ends.push(why)))
+  })
+  r.connectMs = Math.round(now() - t0)
+  return r
+}
+
+/** Wait until `expected` events arrived, giving up after `idleMs` without progress. */
+async function drain(r, expected, idleMs) {
+  let last = -1
+  while (r.received < expected && r.received !== last) {
+    last = r.received
+    const until = Date.now() + idleMs
+    while (r.received < expected && Date.now() < until) await sleep(20)
+  }
+}
+
+function closeRun(r, expected) {
+  for (const c of r.conns) c.close()
+  run = null
+  return {
+    expected, received: r.received, lost: Math.max(0, expected - r.received),
+    outOfOrder: r.outOfOrder, duplicates: r.duplicates, foreign: r.foreign,
+    unexpectedEnds: r.ends.length, endReasons: [...new Set(r.ends)].slice(0, 5), connectMs: r.connectMs,
+  }
+}
 
 const commands = {
   async init({ redisUrl, prefix }) {
-    // Auto-pipelining makes the publisher cheap, so the relays, not the producer, are the bottleneck.
     const redis = new Redis(redisUrl, { enableAutoPipelining: true })
     const made = await makePublisher({ redis, prefix })
     pub = made.publisher
@@ -27,47 +83,60 @@ const commands = {
     return { published: ids.length }
   },
 
-  /**
-   * `jobs` × `subsPerJob` subscriptions (one connection each), then `events` per job at a
-   * steady `rate` (events/s, round-robin over jobs). Latency = receive time − `data.t`.
-   */
-  async stream({ base, transport, jobs, subsPerJob, events, rate, tag }) {
-    const ids = Array.from({ length: jobs }, (_, j) => `${tag}-${j}`)
-    const expected = jobs * subsPerJob * events
-    const lat = new Float64Array(expected)
-    let received = 0, outOfOrder = 0, duplicates = 0, foreign = 0, pubErrors = 0, refused = 0
-    const ends = []
-    let done
-    const allIn = new Promise((resolve) => { done = resolve })
-    const conns = []
-    const t0 = now()
-    await pool(jobs * subsPerJob, 100, async (k) => {
-      const st = { next: 0, lastSeq: 0 }
-      const onJob = (job, t) => {
-        const d = job.data
-        if (!d || d.tag !== tag) { foreign++; return }
-        if (job.seq <= st.lastSeq) duplicates++
-        else st.lastSeq = job.seq
-        if (d.i === st.next) st.next++
-        else { outOfOrder++; if (d.i > st.next) st.next = d.i + 1 }
-        if (received < expected) lat[received] = t - d.t
-        if (++received === expected) done()
-      }
-      conns.push(await connect(transport, base, ids[k % jobs], onJob, (why) => ends.push(why)))
-    })
-    const connectMs = now() - t0
-    await sleep(200)
+  // ── subscriber side ─────────────────────────────────────────────────────────
+  /** Open `jobs` × `subsPerJob` subscriptions (one connection each); resolves once all are confirmed. */
+  async streamOpen(args) {
+    run = await openRun({ ...args, samples: args.jobs * args.subsPerJob * args.events })
+    return { open: run.conns.length, connectMs: run.connectMs }
+  },
 
+  /** Wait for the `expected` deliveries, close, and summarize latency and integrity. */
+  async streamDrain({ expected }) {
+    const r = run
+    await drain(r, expected, 5000)
+    return { ...summarize(r.lat.subarray(0, Math.min(r.received, r.lat.length))), ...closeRun(r, expected) }
+  },
+
+  /** Subscriptions for a throughput run; reports `{ progress }` every 2 ms until drained. */
+  async throughputOpen(args) {
+    run = await openRun({ ...args, subsPerJob: 1, samples: 0 })
+    let sent = -1
+    run.timer = setInterval(() => { if (run && run.received !== sent) process.send({ progress: (sent = run.received) }) }, 2)
+    return { open: run.conns.length }
+  },
+
+  /** Count deliveries during `durationMs`, after `warmMs`. */
+  async throughputMeasure({ warmMs, durationMs }) {
+    await sleep(warmMs)
+    const c0 = run.received, t0 = now()
+    await sleep(durationMs)
+    const seconds = (now() - t0) / 1000
+    return { eventsPerSec: Math.round((run.received - c0) / seconds), seconds }
+  },
+
+  async throughputDrain({ published }) {
+    const r = run
+    await drain(r, published, 2000)
+    clearInterval(r.timer)
+    const out = closeRun(r, published)
+    return { ...out, delivered: out.received, published }
+  },
+
+  // ── publisher side ──────────────────────────────────────────────────────────
+  /**
+   * Publish `events` per job of `ids`-like jobs (`${tag}-${j}`) at a steady `rate`
+   * (events/s, round-robin over jobs), `data.t` = publish time on the shared clock.
+   */
+  async publishSteady({ jobs, events, rate, tag }) {
     const total = jobs * events
-    let k = 0
+    let k = 0, pubErrors = 0, refused = 0
     const start = now()
     await new Promise((resolve) => {
       const tick = () => {
         const due = Math.min(total, Math.floor(((now() - start) * rate) / 1000) + 1)
         while (k < due) {
-          const id = ids[k % jobs]
           const i = Math.floor(k / jobs)
-          pub.publish({ id, status: 'active', data: { tag, i, t: now() } })
+          pub.publish({ id: `${tag}-${k % jobs}`, status: 'active', data: { tag, i, t: now() } })
             .then((o) => { if (o && o.published === false) refused++ }, () => { pubErrors++ })
           k++
         }
@@ -77,76 +146,39 @@ const commands = {
       tick()
     })
     const publishMs = now() - start
-    // Drain: wait for everything, giving up after 5 s without progress.
-    let last = -1
-    while (received < expected && received !== last) {
-      last = received
-      await Promise.race([allIn, sleep(5000)])
-    }
-    for (const c of conns) c.close()
-    return {
-      ...summarize(lat.subarray(0, Math.min(received, expected))),
-      expected, received, lost: Math.max(0, expected - received), outOfOrder, duplicates, foreign,
-      pubErrors, refused, unexpectedEnds: ends.length, endReasons: [...new Set(ends)].slice(0, 5),
-      connectMs: Math.round(connectMs), publishMs: Math.round(publishMs),
-      publishRate: Math.round((total / publishMs) * 1000),
-    }
+    return { published: total, publishMs: Math.round(publishMs), publishRate: Math.round((total / publishMs) * 1000), pubErrors, refused }
   },
 
-  /**
-   * One subscription per job; publish as fast as delivery keeps up, never more than
-   * `window` events published but not yet delivered. Counts deliveries for `durationMs`
-   * after `warmMs`.
-   */
-  async throughput({ base, transport, jobs, durationMs, warmMs, window, tag }) {
-    const ids = Array.from({ length: jobs }, (_, j) => `${tag}-${j}`)
-    let published = 0, delivered = 0, measured = 0, measuring = false, stopped = false
-    let outOfOrder = 0, duplicates = 0, pubErrors = 0
-    const ends = []
-    let scheduled = false
-    const pump = () => {
-      scheduled = false
-      while (!stopped && published - delivered < window) {
-        const id = ids[published % jobs]
-        const i = Math.floor(published / jobs)
-        published++
-        pub.publish({ id, status: 'active', data: { tag, i, t: now() } }).catch(() => { pubErrors++ })
+  /** Publish as fast as delivery keeps up: never more than `window` published but not delivered. */
+  async pumpStart({ jobs, window, tag }) {
+    const p = (pumpState = { published: 0, delivered: 0, stopped: false, pubErrors: 0, scheduled: false })
+    p.pump = () => {
+      p.scheduled = false
+      while (!p.stopped && p.published - p.delivered < window) {
+        const k = p.published++
+        pub.publish({ id: `${tag}-${k % jobs}`, status: 'active', data: { tag, i: Math.floor(k / jobs), t: now() } })
+          .catch(() => { p.pubErrors++ })
       }
     }
-    const conns = []
-    await pool(jobs, 50, async (k) => {
-      const st = { next: 0, lastSeq: 0 }
-      const onJob = (job) => {
-        const d = job.data
-        if (!d || d.tag !== tag) return
-        if (job.seq <= st.lastSeq) duplicates++
-        else st.lastSeq = job.seq
-        if (d.i === st.next) st.next++
-        else { outOfOrder++; if (d.i > st.next) st.next = d.i + 1 }
-        delivered++
-        if (measuring) measured++
-        if (!scheduled && !stopped) { scheduled = true; setImmediate(pump) }
-      }
-      conns.push(await connect(transport, base, ids[k], onJob, (why) => ends.push(why)))
-    })
-    await sleep(200)
-    pump()
-    await sleep(warmMs)
-    measuring = true
-    const t0 = now()
-    await sleep(durationMs)
-    measuring = false
-    const seconds = (now() - t0) / 1000
-    stopped = true
-    let last = -1
-    while (delivered < published && delivered !== last) { last = delivered; await sleep(1000) }
-    for (const c of conns) c.close()
-    return {
-      eventsPerSec: Math.round(measured / seconds), published, delivered, lost: published - delivered,
-      outOfOrder, duplicates, pubErrors, unexpectedEnds: ends.length, endReasons: [...new Set(ends)].slice(0, 5),
-    }
+    p.pump()
+    return {}
   },
 
+  delivered({ n }) {
+    const p = pumpState
+    if (!p) return
+    p.delivered = n
+    if (!p.scheduled && !p.stopped) { p.scheduled = true; setImmediate(p.pump) }
+  },
+
+  async pumpStop() {
+    const p = pumpState
+    p.stopped = true
+    pumpState = null
+    return { published: p.published, pubErrors: p.pubErrors }
+  },
+
+  // ── memory and polling ──────────────────────────────────────────────────────
   /** Open idle subscriptions (one connection each) and keep them. */
   async openIdle({ base, transport, ids }) {
     const ends = []
@@ -180,6 +212,7 @@ const commands = {
 }
 
 process.on('message', async (msg) => {
+  if (msg.cmd === 'delivered') return commands.delivered(msg)
   try {
     const result = await commands[msg.cmd](msg)
     process.send({ seq: msg.seq, ok: true, result })

@@ -103,12 +103,17 @@ export async function startServer(kind, { redisUrl, logDir, gatewayArgs = [] }) 
   throw new Error(`[bench] ${kind} not ready on ${base} within 15 s; see ${logFile}`)
 }
 
-/** Fork the load worker; `call(cmd, args)` sends a command and resolves with its result. */
+/**
+ * Fork a load worker; `call(cmd, args)` sends a command and resolves with its result,
+ * `send(msg)` sends without a reply, `onProgress` receives `{ progress }` reports.
+ */
 export function startWorker() {
   const child = fork(path.join(here, 'client-worker.mjs'), [], { cwd: root, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
   let seq = 0
   const pending = new Map()
+  const w = { child, onProgress: null }
   child.on('message', (m) => {
+    if ('progress' in m) return w.onProgress?.(m.progress)
     const p = pending.get(m.seq)
     if (!p) return
     pending.delete(m.seq)
@@ -119,8 +124,8 @@ export function startWorker() {
     for (const p of pending.values()) p.reject(new Error(`[bench] load worker exited with ${code}`))
     pending.clear()
   })
-  return {
-    child,
+  return Object.assign(w, {
+    send(msg) { child.send(msg) },
     call(cmd, args = {}) {
       return new Promise((resolve, reject) => {
         const s = ++seq
@@ -128,5 +133,5 @@ export function startWorker() {
         child.send({ ...args, seq: s, cmd })
       })
     },
-  }
+  })
 }

@@ -51,18 +51,22 @@ export function buildRows(results) {
   info('latency WS p50', 'latencyWs', 'p50', 'ms')
   maxRatio('latency WS p99', 'latencyWs', 'p99', 1.25, 'ms')
   integrity('latency WS delivery', 'latencyWs')
+  info('server CPU per 1k events, latency WS', 'latencyWs', 'cpuMsPer1k', 'ms')
   info('latency SSE p50', 'latencySse', 'p50', 'ms')
   maxRatio('latency SSE p99', 'latencySse', 'p99', 1.25, 'ms')
   integrity('latency SSE delivery', 'latencySse')
   info('fan-out WS p50', 'fanout', 'p50', 'ms')
   maxRatio('fan-out WS p99', 'fanout', 'p99', 1.25, 'ms')
   integrity('fan-out delivery', 'fanout')
+  info('server CPU per 1k deliveries, fan-out', 'fanout', 'cpuMsPer1k', 'ms')
   minRatio('throughput WS', 'throughput', 'eventsPerSec', 0.8, 'ev/s')
   integrity('throughput delivery', 'throughput')
+  info('server CPU per 1k events, throughput', 'throughput', 'cpuMsPer1k', 'ms')
   memory('memory per idle WS', 'memoryWs', 11)
   memory('memory per idle SSE', 'memorySse', 13)
   minRatio('polling GET /v1/jobs/:id', 'polling', 'reqPerSec', 0.8, 'req/s')
   info('polling p99', 'polling', 'p99', 'ms')
+  info('server CPU per 1k requests, polling', 'polling', 'cpuMsPer1k', 'ms')
   return rows
 }
 

@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: measures the jobcast gateway (Redis mode) against a minimal baseline
  * relay (bench/baseline-relay.mjs) in the same run, on a private redis-server. Each relay
- * runs in its own child process; the load clients run in another (bench/client-worker.mjs).
+ * runs in its own child process; the load clients and the publisher in two more (bench/client-worker.mjs).
  * Env: JOBCAST_BENCH_SCALE (default 1; e.g. 0.1 while developing),
  *      JOBCAST_BENCH_ONLY=latency,fanout,throughput,memory,polling (subset),
  *      JOBCAST_BENCH_GATEWAY_ARGS (extra gateway CLI flags),
@@ -23,7 +23,7 @@ const n = (full, min) => Math.max(min, Math.round(full * scale))
 const cfg = {
   latency: { jobs: n(1000, 20), events: 20, rate: 2000 },
   fanout: { subs: n(2000, 20), events: n(200, 10), rate: 10 },
-  throughput: { jobs: 100, durationMs: n(10_000, 2000), warmMs: 1000, window: 1000 },
+  throughput: { jobs: 100, durationMs: n(10_000, 2000), warmMs: 1000, window: 2000 },
   memory: { count: n(5000, 200) },
   polling: { connections: 50, durationSec: n(5, 2) },
 }
@@ -42,8 +42,11 @@ const cpu = { gateway: {}, baseline: {} }
 log(`scale ${scale}, servers: ${servers.join(' + ')}${gatewayBuilt ? '' : ' (packages/gateway/dist/cli.js missing: run `npm run build`)'}; logs in ${logDir}`)
 const redis = await startRedis()
 log(`${redis.version.split(' ').slice(0, 3).join(' ')} on port ${redis.port}`)
-const worker = startWorker()
-const { publisher } = await worker.call('init', { redisUrl: redis.url, prefix: 'jobcast:' })
+const worker = startWorker() // the client connections
+const producer = startWorker() // the publisher
+producer.onProgress = null
+worker.onProgress = (n) => producer.send({ cmd: 'delivered', n })
+const { publisher } = await producer.call('init', { redisUrl: redis.url, prefix: 'jobcast:' })
 log(`publisher: ${publisher}`)
 
 /** Run `fn(server)` on a fresh child of each relay; an error is recorded, not fatal. */
@@ -68,12 +71,22 @@ async function measured(srv, key, fn) {
   const r = await fn()
   cpu[srv.kind][key] = cpuMs(srv.pid) - c0
   r.serverCpuMs = cpu[srv.kind][key]
+  const work = r.received ?? r.delivered ?? r.total
+  if (work) r.cpuMsPer1k = Math.round((r.serverCpuMs / work) * 1000 * 100) / 100
   results[srv.kind][key] = r
   return r
 }
 
-const warm = (srv, transport) =>
-  worker.call('stream', { base: srv.base, transport, jobs: 100, subsPerJob: 1, events: 10, rate: 2000, tag: `${tag}w${transport}${srv.kind[0]}${Math.floor(Math.random() * 1e6)}` })
+/** Subscribe, publish at a steady rate from the other process, collect. */
+async function stream(base, { transport, jobs, subsPerJob, events, rate, tag }) {
+  const open = await worker.call('streamOpen', { base, transport, jobs, subsPerJob, events, tag })
+  await sleep(200)
+  const p = await producer.call('publishSteady', { jobs, events, rate, tag })
+  const r = await worker.call('streamDrain', { expected: jobs * subsPerJob * events })
+  return { ...r, ...p, connectMs: open.connectMs }
+}
+let warmups = 0
+const warm = (srv, transport) => stream(srv.base, { transport, jobs: 100, subsPerJob: 1, events: 10, rate: 2000, tag: `${tag}w${++warmups}` })
 const streamLine = (r) =>
   `p50 ${r.p50} ms, p99 ${r.p99} ms, max ${r.max} ms; ${r.received}/${r.expected} delivered, lost ${r.lost}, out-of-order ${r.outOfOrder}, dup ${r.duplicates}` +
   `${r.unexpectedEnds ? `, ${r.unexpectedEnds} unexpected ends (${r.endReasons.join('; ')})` : ''}; server CPU ${r.serverCpuMs} ms`
@@ -84,7 +97,7 @@ if (wants('latency')) {
   await onEach('latency', ['latencyWs', 'latencySse'], async (srv) => {
     for (const [transport, key] of [['ws', 'latencyWs'], ['sse', 'latencySse']]) {
       await warm(srv, transport)
-      const r = await measured(srv, key, () => worker.call('stream', { base: srv.base, transport, jobs: c.jobs, subsPerJob: 1, events: c.events, rate: c.rate, tag: `${tag}l${transport}${srv.kind[0]}` }))
+      const r = await measured(srv, key, () => stream(srv.base, { transport, jobs: c.jobs, subsPerJob: 1, events: c.events, rate: c.rate, tag: `${tag}l${transport}${srv.kind[0]}` }))
       log(`  ${elapsed()} latency ${transport} ${srv.kind}: ${streamLine(r)}`)
     }
   })
@@ -94,8 +107,8 @@ if (wants('fanout')) {
   const c = cfg.fanout
   log(`fan-out: 1 job × ${c.subs} WebSocket subscribers, ${c.events} events at ${c.rate}/s`)
   await onEach('fan-out', ['fanout'], async (srv) => {
-    await worker.call('stream', { base: srv.base, transport: 'ws', jobs: 1, subsPerJob: 200, events: 10, rate: 50, tag: `${tag}fw${srv.kind[0]}` })
-    const r = await measured(srv, 'fanout', () => worker.call('stream', { base: srv.base, transport: 'ws', jobs: 1, subsPerJob: c.subs, events: c.events, rate: c.rate, tag: `${tag}f${srv.kind[0]}` }))
+    await stream(srv.base, { transport: 'ws', jobs: 1, subsPerJob: 200, events: 10, rate: 50, tag: `${tag}fw${srv.kind[0]}` })
+    const r = await measured(srv, 'fanout', () => stream(srv.base, { transport: 'ws', jobs: 1, subsPerJob: c.subs, events: c.events, rate: c.rate, tag: `${tag}f${srv.kind[0]}` }))
     log(`  ${elapsed()} fan-out ${srv.kind}: ${streamLine(r)}`)
   })
 }
@@ -104,7 +117,16 @@ if (wants('throughput')) {
   const c = cfg.throughput
   log(`throughput: ${c.jobs} jobs × 1 WebSocket subscriber, ≤ ${c.window} events in flight, ${c.durationMs / 1000} s after ${c.warmMs / 1000} s warm-up`)
   await onEach('throughput', ['throughput'], async (srv) => {
-    const r = await measured(srv, 'throughput', () => worker.call('throughput', { base: srv.base, transport: 'ws', ...c, tag: `${tag}t${srv.kind[0]}` }))
+    const r = await measured(srv, 'throughput', async () => {
+      const t = `${tag}t${srv.kind[0]}`
+      await worker.call('throughputOpen', { base: srv.base, transport: 'ws', jobs: c.jobs, tag: t })
+      await sleep(200)
+      await producer.call('pumpStart', { jobs: c.jobs, window: c.window, tag: t })
+      const m = await worker.call('throughputMeasure', { warmMs: c.warmMs, durationMs: c.durationMs })
+      const p = await producer.call('pumpStop')
+      const d = await worker.call('throughputDrain', { published: p.published })
+      return { ...m, ...d, pubErrors: p.pubErrors }
+    })
     log(`  ${elapsed()} throughput ${srv.kind}: ${r.eventsPerSec} events/s delivered; ${r.delivered}/${r.published}, lost ${r.lost}, out-of-order ${r.outOfOrder}, dup ${r.duplicates}; server CPU ${r.serverCpuMs} ms`)
   })
 }
@@ -114,7 +136,7 @@ if (wants('memory')) {
   log(`memory: RSS with 0 and with ${c.count} idle connections (each subscribed to its own job, which has a snapshot), WebSocket then SSE, fresh server each`)
   for (const [transport, key] of [['ws', 'memoryWs'], ['sse', 'memorySse']]) {
     const ids = Array.from({ length: c.count }, (_, k) => `${tag}m${transport}-${k}`)
-    await worker.call('prepublish', { ids })
+    await producer.call('prepublish', { ids })
     await onEach(`memory ${transport}`, [key], async (srv) => {
       const settle = async () => { await sleep(1000); srv.child.kill('SIGUSR2'); await sleep(500); return rssKiB(srv.pid) }
       // Warm-up: the code paths and buffers one connection needs, so the delta is per connection.
@@ -136,7 +158,7 @@ if (wants('polling')) {
   const c = cfg.polling
   log(`polling: GET /v1/jobs/:id, ${c.connections} keep-alive connections, ${c.durationSec} s (after 1 s warm-up)`)
   const id = `${tag}p`
-  await worker.call('prepublish', { ids: [id] })
+  await producer.call('prepublish', { ids: [id] })
   await onEach('polling', ['polling'], async (srv) => {
     const url = `${srv.base}/v1/jobs/${id}`
     const probe = await fetch(url)
@@ -148,6 +170,7 @@ if (wants('polling')) {
 }
 
 await worker.call('close').catch(() => {})
+await producer.call('close').catch(() => {})
 await stop(redis.child)
 
 // Report
