@@ -1,0 +1,94 @@
+#!/usr/bin/env node
+/**
+ * `jobcast-gateway`: parse flags/env, start the gateway, shut down gracefully on
+ * SIGTERM/SIGINT within the shutdown bound.
+ */
+import type { Authorizer } from './auth/authorizer.js'
+import { authorizerFromConfig, gatewayOptionsFromConfig } from './cli-options.js'
+import { helpText, parseConfig, type GatewayConfig } from './config.js'
+import { createGateway } from './create-gateway.js'
+import { createDemo } from './demo/demo-routes.js'
+
+const LOUD = [
+  '',
+  '  ******************************************************************',
+  '  *  [jobcast] WARNING: OPEN MODE — every client can read every    *',
+  '  *  job\'s events without a token. Local development only: never   *',
+  '  *  expose this gateway to a network you do not trust.            *',
+  '  ******************************************************************',
+  '',
+].join('\n')
+
+async function main(): Promise<void> {
+  let config: GatewayConfig
+  try {
+    config = parseConfig(process.argv.slice(2), process.env)
+  } catch (error) {
+    console.error(error instanceof Error ? error.message : String(error))
+    process.exit(2)
+  }
+  if (config.help) {
+    process.stdout.write(helpText())
+    return
+  }
+  let authorizer: Authorizer
+  try {
+    authorizer = authorizerFromConfig(config)
+  } catch (error) {
+    console.error(error instanceof Error ? error.message : String(error))
+    process.exit(2)
+  }
+  const demo = config.demo ? createDemo() : undefined
+  const gateway = createGateway({ ...gatewayOptionsFromConfig(config, authorizer), extraRoutes: demo?.routes })
+  let url: string
+  try {
+    ;({ url } = await gateway.listen(config.port, config.host))
+  } catch (error) {
+    const code = (error as { code?: string }).code
+    console.error(
+      code === 'EADDRINUSE'
+        ? `[jobcast] port ${config.port} is in use: pick another with --port or JOBCAST_PORT`
+        : `[jobcast] could not listen on ${config.host}:${config.port}: ${String(error)}`,
+    )
+    await gateway.close()
+    process.exit(1)
+  }
+  const mode = gateway.bus.kind === 'redis' ? `redis (${redactUrl(config.redisUrl ?? '')}, prefix ${config.prefix})` : 'embedded (in-memory bus, no Redis)'
+  console.log(`[jobcast] gateway listening on ${url}`)
+  console.log(`[jobcast] bus: ${mode}`)
+  console.log(`[jobcast] transports: ${url.replace(/^http/, 'ws')}/v1/ws · ${url}/v1/jobs/:id/events · ${url}/v1/events?id=… · ${url}/v1/jobs/:id`)
+  if (demo) {
+    console.log(`[jobcast] demo: open ${url}/ or start a job:`)
+    console.log(`  curl -s -X POST ${url}/demo/jobs -H 'content-type: application/json' -d '{"kind":"export"}'`)
+    console.log(`  curl -N ${url}/v1/jobs/<id>/events`)
+  }
+  if (authorizer.open) console.warn(LOUD)
+
+  let stopping = false
+  const stop = (signal: string): void => {
+    if (stopping) {
+      console.warn(`[jobcast] ${signal} again: exiting now`)
+      process.exit(1)
+    }
+    stopping = true
+    console.log(`[jobcast] ${signal}: closing connections (at most ${config.shutdownTimeoutMs} ms)`)
+    demo?.stop()
+    // The bound is enforced twice: close() cuts sockets at the timeout, this guards the rest.
+    setTimeout(() => process.exit(1), config.shutdownTimeoutMs + 2_000).unref()
+    gateway.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        console.error('[jobcast] error during shutdown:', error)
+        process.exit(1)
+      },
+    )
+  }
+  process.on('SIGTERM', () => stop('SIGTERM'))
+  process.on('SIGINT', () => stop('SIGINT'))
+}
+
+function redactUrl(url: string): string {
+  return url.replace(/\/\/([^@/]*)@/, '//***@')
+}
+
+void main()
