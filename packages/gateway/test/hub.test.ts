@@ -182,7 +182,7 @@ describe('JobHub across a Redis restart', () => {
       fx.bus.onStateChange((state) => states.push(state))
       // Cut only the subscriber connection, then publish before it can reconnect: the channel
       // message is lost for good, so only the snapshot re-read after 'up' can deliver it.
-      await fx.raw!.client('KILL', 'TYPE', 'pubsub')
+      await fx.raw!.call('CLIENT', 'KILL', 'TYPE', 'pubsub')
       await fx.raw!.eval(PUBLISH_SCRIPT, 1, jobKey(fx.prefix, id), JSON.stringify({ id, status: 'completed', ts: Date.now() }), 60)
       await eventually(() => watch.ended)
       expect(states).toEqual(['down', 'up'])
