@@ -121,6 +121,9 @@ export function createJwtAuthorizer(options: JwtAuthorizerOptions): JwtAuthorize
   const toleranceSec = options.clockToleranceSec ?? 5
   const maxTokenBytes = options.maxTokenBytes ?? 4096
   const cache = new TokenCache<Grant>(options.cacheSize ?? 1000)
+  // Refusals that cannot change with time (bad signature, bad claims) are remembered briefly
+  // too, so a client repeating a garbage token costs a map lookup, not a verification.
+  const refused = new TokenCache<Failure>(256)
   const inflight = new Map<string, Promise<Grant | Failure>>()
   const toList = (v: string | readonly string[] | undefined): string[] | undefined =>
     v === undefined ? undefined : typeof v === 'string' ? [v] : [...v]
@@ -142,14 +145,19 @@ export function createJwtAuthorizer(options: JwtAuthorizerOptions): JwtAuthorize
       const { payload } =
         typeof key === 'function' ? await jwtVerify(token, key, verifyOptions()) : await jwtVerify(token, key, verifyOptions())
       const patterns = parseJobsClaim(payload.jobs)
-      if (patterns === undefined) return BAD_JOBS
+      if (patterns === undefined) {
+        refused.set(token, BAD_JOBS, now() + 60_000)
+        return BAD_JOBS
+      }
       // requiredClaims guarantees exp exists; jose has checked it is a number.
       const expiresAt = ((payload.exp as number) + toleranceSec) * 1000
       const grant: Grant = { patterns, expiresAt }
       cache.set(token, grant, expiresAt)
       return grant
     } catch (error) {
-      return classify(error)
+      const failure = classify(error)
+      if (failure !== EXPIRED && failure !== NOT_YET_VALID) refused.set(token, failure, now() + 60_000)
+      return failure
     }
   }
 
@@ -163,7 +171,7 @@ export function createJwtAuthorizer(options: JwtAuthorizerOptions): JwtAuthorize
           'unauthorized',
           `[jobcast] token is ${token.length} bytes, over the gateway's limit of ${maxTokenBytes} (--max-token-bytes): grant a prefix pattern such as "user-42:*" instead of a long list of ids`,
         )
-      let grant: Grant | Failure | undefined = cache.get(token, now())
+      let grant: Grant | Failure | undefined = cache.get(token, now()) ?? refused.get(token, now())
       if (grant === undefined) {
         let pending = inflight.get(token)
         if (pending === undefined) {

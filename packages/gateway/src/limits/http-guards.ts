@@ -1,0 +1,88 @@
+/**
+ * hono middleware enforcing the per-IP limits on the HTTP routes: a token bucket on the
+ * polling route (`429 rate_limited` + `Retry-After`) and a cap on open SSE streams
+ * (`429 too_many_connections`). The address comes from the Node socket behind the request
+ * (`@hono/node-server` bindings); when the app runs without them (`app.request()` in unit
+ * tests, another runtime) there is no trustworthy address and the guard lets it through.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Context, MiddlewareHandler } from 'hono'
+import { clientIp } from './client-ip.js'
+import type { ConnectionCounter } from './connection-counter.js'
+import type { RateLimiter } from './rate-limiter.js'
+
+interface NodeBindings {
+  incoming?: IncomingMessage
+  outgoing?: ServerResponse
+}
+
+/** The Node request/response behind a hono context, when there is one. */
+function bindings(c: Context): NodeBindings {
+  const env: unknown = c.env
+  return typeof env === 'object' && env !== null ? (env as NodeBindings) : {}
+}
+
+/** The address per-IP limits count for this request, or undefined outside Node. */
+export function requestIp(c: Context, trustProxyHops: number): string | undefined {
+  const incoming = bindings(c).incoming
+  if (incoming === undefined) return undefined
+  const xff = incoming.headers['x-forwarded-for']
+  return clientIp(incoming.socket.remoteAddress, Array.isArray(xff) ? xff.join(',') : xff, trustProxyHops)
+}
+
+function tooMany(code: 'rate_limited' | 'too_many_connections', message: string, retryAfterSec: number): Response {
+  return new Response(JSON.stringify({ error: { code, message } }), {
+    status: 429,
+    headers: { 'content-type': 'application/json; charset=utf-8', 'retry-after': String(retryAfterSec), 'cache-control': 'no-store' },
+  })
+}
+
+/** Rate-limits a route per client IP. */
+export function rateLimitMiddleware(limiter: RateLimiter, trustProxyHops = 0): MiddlewareHandler {
+  return async (c, next) => {
+    const ip = requestIp(c, trustProxyHops)
+    if (ip !== undefined) {
+      const decision = limiter.take(ip)
+      if (!decision.ok)
+        return tooMany(
+          'rate_limited',
+          `[jobcast] too many status requests from this address: wait ${decision.retryAfterSec} s (Retry-After), poll less often, or use SSE/WebSocket; the limit is --poll-rate`,
+          decision.retryAfterSec,
+        )
+    }
+    await next()
+  }
+}
+
+/**
+ * Caps simultaneous responses per client IP (for SSE streams). The slot is taken before
+ * the route runs and given back when the Node response closes — stream ended by the
+ * server, by the client, or a plain error response — so it cannot leak.
+ */
+export function connectionLimitMiddleware(counter: ConnectionCounter, trustProxyHops = 0, flag = '--max-sse-per-ip'): MiddlewareHandler {
+  return async (c, next) => {
+    const ip = requestIp(c, trustProxyHops)
+    const outgoing = bindings(c).outgoing
+    if (ip === undefined || outgoing === undefined) return next()
+    if (!counter.tryAcquire(ip))
+      return tooMany(
+        'too_many_connections',
+        `[jobcast] too many event streams from this address: close some, use one /v1/events stream for many jobs, or raise ${flag}`,
+        1,
+      )
+    let released = false
+    const release = (): void => {
+      if (released) return
+      released = true
+      counter.release(ip)
+    }
+    outgoing.once('close', release)
+    if (outgoing.destroyed) release()
+    try {
+      await next()
+    } catch (error) {
+      release()
+      throw error
+    }
+  }
+}

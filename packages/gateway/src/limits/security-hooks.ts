@@ -1,0 +1,106 @@
+/**
+ * Turns the browser-facing security settings into the gateway's two hooks: `beforeRoutes`
+ * (CORS, polling rate limit, SSE streams per IP) and `checkUpgrade` (origin allow-list and
+ * connections per IP for WebSockets). `createGateway({ ...createSecurityHooks(options), authorizer })`.
+ */
+import type { IncomingMessage } from 'node:http'
+import type { Hono } from 'hono'
+import { createConnectionCounter, type ConnectionCounter } from './connection-counter.js'
+import { corsMiddleware } from './cors.js'
+import { connectionLimitMiddleware, rateLimitMiddleware } from './http-guards.js'
+import { createOriginPolicy, type OriginPolicy } from './origin-policy.js'
+import { createRateLimiter } from './rate-limiter.js'
+import { createUpgradeGuard, type UpgradeDecision } from './upgrade-guard.js'
+
+/** Browser-facing limits. Every field has the CLI's default. */
+export interface SecurityOptions {
+  /**
+   * Allowed browser origins for CORS and WebSocket upgrades (see origin-policy.ts for the forms).
+   * Pages served by the gateway itself and non-browser clients are always allowed.
+   * @default [] (same host only)
+   */
+  corsOrigins?: readonly string[]
+  /**
+   * Simultaneous WebSocket connections per client IP. `0` = unlimited.
+   * @default 64
+   */
+  maxConnectionsPerIp?: number
+  /**
+   * Simultaneous SSE streams per client IP. `0` = unlimited.
+   * @default 32
+   */
+  maxSsePerIp?: number
+  /**
+   * Sustained `GET /v1/jobs/:id` requests per second per client IP. `0` = unlimited.
+   * @default 20
+   */
+  pollRatePerSec?: number
+  /**
+   * Requests a client IP may make at once on the polling route (token bucket size).
+   * @default 40
+   */
+  pollBurst?: number
+  /**
+   * Reverse proxies in front of the gateway whose `X-Forwarded-For` entries are trusted for the client IP.
+   * @default 0 (the header is ignored: it is trivially forged)
+   */
+  trustProxyHops?: number
+}
+
+/** The defaults of {@link SecurityOptions}. */
+export const DEFAULT_SECURITY = Object.freeze({
+  corsOrigins: [] as readonly string[],
+  maxConnectionsPerIp: 64,
+  maxSsePerIp: 32,
+  pollRatePerSec: 20,
+  pollBurst: 40,
+  trustProxyHops: 0,
+})
+
+/** The hooks {@link createSecurityHooks} returns, shaped like the matching gateway options. */
+export interface SecurityHooks {
+  readonly origins: OriginPolicy
+  /** WebSocket connections per IP (exposed for tests and metrics). */
+  readonly wsConnections: ConnectionCounter
+  /** SSE streams per IP. */
+  readonly sseConnections: ConnectionCounter
+  beforeRoutes(app: Hono): void
+  checkUpgrade(req: IncomingMessage): UpgradeDecision
+}
+
+/** Builds the hooks; throws a `[jobcast]` error on a malformed origin. */
+export function createSecurityHooks(options: SecurityOptions = {}): SecurityHooks {
+  const o = { ...DEFAULT_SECURITY, ...stripUndefined(options) }
+  const origins = createOriginPolicy(o.corsOrigins)
+  const wsConnections = createConnectionCounter({ maxPerIp: o.maxConnectionsPerIp })
+  const sseConnections = createConnectionCounter({ maxPerIp: o.maxSsePerIp })
+  const limiter = createRateLimiter({ ratePerSec: o.pollRatePerSec, burst: o.pollBurst })
+  const guard = createUpgradeGuard({ origins, connections: wsConnections, trustProxyHops: o.trustProxyHops })
+  const header = (req: IncomingMessage, name: string): string | undefined => {
+    const v = req.headers[name]
+    return Array.isArray(v) ? v.join(',') : v
+  }
+  return {
+    origins,
+    wsConnections,
+    sseConnections,
+    beforeRoutes(app) {
+      app.use('*', corsMiddleware(origins))
+      app.use('/v1/jobs/:id', rateLimitMiddleware(limiter, o.trustProxyHops))
+      const sse = connectionLimitMiddleware(sseConnections, o.trustProxyHops)
+      app.use('/v1/jobs/:id/events', sse)
+      app.use('/v1/events', sse)
+    },
+    checkUpgrade: (req) =>
+      guard({
+        origin: header(req, 'origin'),
+        host: header(req, 'host'),
+        remoteAddress: req.socket.remoteAddress,
+        forwardedFor: header(req, 'x-forwarded-for'),
+      }),
+  }
+}
+
+function stripUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>
+}
