@@ -125,6 +125,18 @@ describe.each(busKinds)('$name bus contract', (kind) => {
     expect(await fx.bus.get('ok')).toBeNull()
   })
 
+  it('closes once, returning the same promise, and refuses work afterwards', async () => {
+    fx = await kind.create()
+    const states: string[] = []
+    fx.bus.onStateChange((state) => states.push(state))
+    const first = fx.bus.close()
+    expect(fx.bus.close()).toBe(first)
+    await first
+    expect(fx.bus.state).toBe('closed')
+    expect(states).toEqual(['closed'])
+    await expect(fx.bus.get('x')).rejects.toMatchObject({ code: 'bus_unavailable' })
+  })
+
   if (kind.name === 'redis') {
     it('drops and counts malformed messages on a job channel', async () => {
       fx = await kind.create()

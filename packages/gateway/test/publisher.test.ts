@@ -93,6 +93,21 @@ describe('the publish script from any language', () => {
     }
   })
 
+  it('lets a publish sent just before close() finish', async () => {
+    const redis = await sharedRedis()
+    const prefix = randomPrefix()
+    const p = createPublisher({ url: redis.url, prefix })
+    const last = p.complete('bye', { ok: true })
+    await p.close()
+    expect((await last).published).toBe(true)
+    const raw = new Redis(redis.url)
+    try {
+      expect(JSON.parse((await raw.get(jobKey(prefix, 'bye')))!).status).toBe('completed')
+    } finally {
+      raw.disconnect()
+    }
+  })
+
   it('is quoted verbatim in docs/protocol.md', () => {
     const doc = readFileSync(new URL('../../../docs/protocol.md', import.meta.url), 'utf8')
     expect(doc).toContain('```lua\n' + PUBLISH_SCRIPT + '```')

@@ -75,6 +75,8 @@ export class RedisBus implements Bus {
   #state: BusState = 'down'
   readonly #channels = new Map<string, ChannelRecord>()
   readonly #stateListeners = new Set<(state: BusState, previous: BusState) => void>()
+  /** Commands in flight, so close() lets a last publish finish (each is bounded by the command timeout). */
+  readonly #inflight = new Set<Promise<unknown>>()
   #closed: Promise<void> | undefined
 
   constructor(options: RedisBusOptions = {}) {
@@ -167,12 +169,17 @@ export class RedisBus implements Bus {
   }
 
   close(): Promise<void> {
-    this.#closed ??= Promise.resolve().then(() => {
+    this.#closed ??= Promise.resolve().then(async () => {
       this.#channels.clear()
-      this.#sub?.disconnect()
-      if (this.#ownsCmd) this.#cmd.disconnect()
       this.#update()
       this.#stateListeners.clear()
+      await Promise.allSettled([...this.#inflight])
+      // QUIT lets commands already sent (a last publish) finish; a dead link is just dropped.
+      const end = async (connection: Redis) => {
+        if (connection.status !== 'ready') return connection.disconnect()
+        await connection.quit().catch(() => connection.disconnect())
+      }
+      await Promise.all([this.#sub ? end(this.#sub) : undefined, this.#ownsCmd ? end(this.#cmd) : undefined])
     })
     return this.#closed
   }
@@ -270,13 +277,17 @@ export class RedisBus implements Bus {
   async #command<T>(id: string, run: () => Promise<T>): Promise<T> {
     // Fail fast during an outage; before the first connect, commands wait (bounded by the timeout).
     if (this.#cmdEverReady && !this.#cmdReady) throw this.#unavailable(id)
+    const pending = run()
+    this.#inflight.add(pending)
     try {
-      return await run()
+      return await pending
     } catch (error) {
       if (isReplyError(error) && !error.message.startsWith('NOSCRIPT')) {
         throw new JobcastError('internal', `[jobcast] Redis refused a command for job ${id}: ${error.message}`, { jobId: id, cause: error })
       }
       throw this.#unavailable(id, error)
+    } finally {
+      this.#inflight.delete(pending)
     }
   }
 
