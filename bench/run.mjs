@@ -37,7 +37,6 @@ const servers = gatewayBuilt ? ['gateway', 'baseline'] : ['baseline']
 const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'jobcast-bench-'))
 const tag = `b${Date.now().toString(36)}`
 const results = { gateway: {}, baseline: {} }
-const cpu = { gateway: {}, baseline: {} }
 
 log(`scale ${scale}, servers: ${servers.join(' + ')}${gatewayBuilt ? '' : ' (packages/gateway/dist/cli.js missing: run `npm run build`)'}; logs in ${logDir}`)
 const redis = await startRedis()
@@ -65,28 +64,31 @@ async function onEach(name, keys, fn) {
   }
 }
 
-/** A measured call: server CPU ms spent during it goes to `cpu[kind][key]`. */
+/**
+ * A measured call: the result goes to `results[kind][key]`. Server CPU: the result's own
+ * `serverCpuMs` (taken around the steady phase only) or else the whole call's.
+ */
 async function measured(srv, key, fn) {
   const c0 = cpuMs(srv.pid)
   const r = await fn()
-  cpu[srv.kind][key] = cpuMs(srv.pid) - c0
-  r.serverCpuMs = cpu[srv.kind][key]
-  const work = r.received ?? r.delivered ?? r.total
+  r.serverCpuMs ??= cpuMs(srv.pid) - c0
+  const work = r.cpuWork ?? r.received ?? r.total
   if (work) r.cpuMsPer1k = Math.round((r.serverCpuMs / work) * 1000 * 100) / 100
   results[srv.kind][key] = r
   return r
 }
 
 /** Subscribe, publish at a steady rate from the other process, collect. */
-async function stream(base, { transport, jobs, subsPerJob, events, rate, tag }) {
-  const open = await worker.call('streamOpen', { base, transport, jobs, subsPerJob, events, tag })
+async function stream(srv, { transport, jobs, subsPerJob, events, rate, tag }) {
+  const open = await worker.call('streamOpen', { base: srv.base, transport, jobs, subsPerJob, events, tag })
   await sleep(200)
+  const c0 = cpuMs(srv.pid) // server CPU of the publish phase only, not of the connection ramp
   const p = await producer.call('publishSteady', { jobs, events, rate, tag })
   const r = await worker.call('streamDrain', { expected: jobs * subsPerJob * events })
-  return { ...r, ...p, connectMs: open.connectMs }
+  return { ...r, ...p, connectMs: open.connectMs, serverCpuMs: cpuMs(srv.pid) - c0 }
 }
 let warmups = 0
-const warm = (srv, transport) => stream(srv.base, { transport, jobs: 100, subsPerJob: 1, events: 10, rate: 2000, tag: `${tag}w${++warmups}` })
+const warm = (srv, transport) => stream(srv, { transport, jobs: 100, subsPerJob: 1, events: 10, rate: 2000, tag: `${tag}w${++warmups}` })
 const streamLine = (r) =>
   `p50 ${r.p50} ms, p99 ${r.p99} ms, max ${r.max} ms; ${r.received}/${r.expected} delivered, lost ${r.lost}, out-of-order ${r.outOfOrder}, dup ${r.duplicates}` +
   `${r.unexpectedEnds ? `, ${r.unexpectedEnds} unexpected ends (${r.endReasons.join('; ')})` : ''}; server CPU ${r.serverCpuMs} ms`
@@ -97,7 +99,7 @@ if (wants('latency')) {
   await onEach('latency', ['latencyWs', 'latencySse'], async (srv) => {
     for (const [transport, key] of [['ws', 'latencyWs'], ['sse', 'latencySse']]) {
       await warm(srv, transport)
-      const r = await measured(srv, key, () => stream(srv.base, { transport, jobs: c.jobs, subsPerJob: 1, events: c.events, rate: c.rate, tag: `${tag}l${transport}${srv.kind[0]}` }))
+      const r = await measured(srv, key, () => stream(srv, { transport, jobs: c.jobs, subsPerJob: 1, events: c.events, rate: c.rate, tag: `${tag}l${transport}${srv.kind[0]}` }))
       log(`  ${elapsed()} latency ${transport} ${srv.kind}: ${streamLine(r)}`)
     }
   })
@@ -107,8 +109,8 @@ if (wants('fanout')) {
   const c = cfg.fanout
   log(`fan-out: 1 job × ${c.subs} WebSocket subscribers, ${c.events} events at ${c.rate}/s`)
   await onEach('fan-out', ['fanout'], async (srv) => {
-    await stream(srv.base, { transport: 'ws', jobs: 1, subsPerJob: 200, events: 10, rate: 50, tag: `${tag}fw${srv.kind[0]}` })
-    const r = await measured(srv, 'fanout', () => stream(srv.base, { transport: 'ws', jobs: 1, subsPerJob: c.subs, events: c.events, rate: c.rate, tag: `${tag}f${srv.kind[0]}` }))
+    await stream(srv, { transport: 'ws', jobs: 1, subsPerJob: 200, events: 10, rate: 50, tag: `${tag}fw${srv.kind[0]}` })
+    const r = await measured(srv, 'fanout', () => stream(srv, { transport: 'ws', jobs: 1, subsPerJob: c.subs, events: c.events, rate: c.rate, tag: `${tag}f${srv.kind[0]}` }))
     log(`  ${elapsed()} fan-out ${srv.kind}: ${streamLine(r)}`)
   })
 }
@@ -122,10 +124,13 @@ if (wants('throughput')) {
       await worker.call('throughputOpen', { base: srv.base, transport: 'ws', jobs: c.jobs, tag: t })
       await sleep(200)
       await producer.call('pumpStart', { jobs: c.jobs, window: c.window, tag: t })
-      const m = await worker.call('throughputMeasure', { warmMs: c.warmMs, durationMs: c.durationMs })
+      await sleep(c.warmMs)
+      const c0 = cpuMs(srv.pid) // server CPU of the measured window only
+      const m = await worker.call('throughputMeasure', { warmMs: 0, durationMs: c.durationMs })
+      const serverCpuMs = cpuMs(srv.pid) - c0
       const p = await producer.call('pumpStop')
       const d = await worker.call('throughputDrain', { published: p.published })
-      return { ...m, ...d, pubErrors: p.pubErrors }
+      return { ...m, ...d, pubErrors: p.pubErrors, serverCpuMs, cpuWork: Math.round(m.eventsPerSec * m.seconds), serverCpuShare: Math.round(serverCpuMs / m.seconds / 10) + '%' }
     })
     log(`  ${elapsed()} throughput ${srv.kind}: ${r.eventsPerSec} events/s delivered; ${r.delivered}/${r.published}, lost ${r.lost}, out-of-order ${r.outOfOrder}, dup ${r.duplicates}; server CPU ${r.serverCpuMs} ms`)
   })
