@@ -64,6 +64,7 @@ wss.on('connection', (ws) => {
   ws.on('close', () => { for (const stop of subs.values()) stop(); subs.clear() })
 })
 
+process.on('SIGTERM', () => process.exit(0)) // a normal exit, so --cpu-prof can write its profile
 server.listen(Number(arg('--port', '0')), arg('--host', '127.0.0.1'), () => {
   console.log(JSON.stringify({ listening: server.address().port }))
 })
