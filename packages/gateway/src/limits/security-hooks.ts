@@ -101,6 +101,18 @@ export function createSecurityHooks(options: SecurityOptions = {}): SecurityHook
   }
 }
 
+/**
+ * Parses `--poll-rate`: `<per-second>` or `<per-second>:<burst>` (`20`, `5:10`, `0.5:3`, `0` = off).
+ * Throws a `[jobcast]` error otherwise.
+ */
+export function parsePollRate(text: string): { pollRatePerSec: number; pollBurst: number } {
+  const match = /^(\d+(?:\.\d+)?)(?::(\d+))?$/.exec(text.trim())
+  if (match === null) throw new Error(`[jobcast] --poll-rate "${text}" is not a rate: use <requests per second>[:<burst>], e.g. 20 or 20:40`)
+  const rate = Number(match[1])
+  const burst = match[2] === undefined ? Math.max(1, Math.ceil(rate * 2)) : Number(match[2])
+  return { pollRatePerSec: rate, pollBurst: burst }
+}
+
 function stripUndefined<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>
 }
