@@ -25,8 +25,13 @@ if (!window.Jobcast || typeof window.Jobcast.createClient !== 'function') {
   throw new Error('[jobcast] window.Jobcast is missing: build the client (npm run build)')
 }
 
+// `/?transports=sse,polling` limits the transports, to see each one at work.
+const params = new URLSearchParams(location.search)
+const transports = params.get('transports')?.split(',').filter((t) => ['websocket', 'sse', 'polling'].includes(t))
+
 const client = window.Jobcast.createClient({
   url: location.origin,
+  ...(transports?.length ? { transports } : {}),
   onStateChange(change) {
     seen.states.push({ state: change.state, transport: change.transport, reason: change.reason, at: Date.now() })
     connection.dataset.state = change.state
@@ -115,6 +120,11 @@ async function start(kind) {
 for (const button of document.querySelectorAll('button[data-kind]')) {
   button.addEventListener('click', () => start(button.dataset.kind))
 }
+
+/** Follows a job started elsewhere (a worker, curl): also reachable as `/?job=<id>`. */
+seen.follow = (id, kind = 'export') => follow(addCard(kind, id), id)
+const linked = params.get('job')
+if (linked) seen.follow(linked)
 
 // The drop-in element, when the gateway serves its bundle: it mirrors the latest export.
 let elementReady
