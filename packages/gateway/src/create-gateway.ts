@@ -133,6 +133,11 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
           new Promise<void>((resolve) => {
             if (!server.listening) return resolve()
             server.close(() => resolve())
+            // Streams that just ended leave idle keep-alive connections behind: sweep them
+            // until the server is closed, instead of waiting out the shutdown bound.
+            const sweep = setInterval(() => server.closeIdleConnections(), 25)
+            sweep.unref()
+            server.once('close', () => clearInterval(sweep))
             server.closeIdleConnections()
           }),
       ),
