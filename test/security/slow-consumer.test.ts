@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
+import { connect } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createJwtAuthorizer } from '../../packages/gateway/src/auth/jwt-authorizer.js'
 import { createSecurityHooks, type SecurityHooks } from '../../packages/gateway/src/limits/security-hooks.js'
@@ -77,5 +78,31 @@ describe('slow consumer', () => {
     expect(peakQueued).toBeLessThanOrEqual(BOUND + PAYLOAD.length + 1024)
     expect(gatewaySide.destroyed).toBe(true)
     healthy.close()
+  })
+
+  it('ends an SSE stream whose client never reads, and frees its per-IP slot', async () => {
+    const id = 'user-1:big-sse'
+    const token = await mint({ jobs: [id] })
+    await gw.gateway.bus.publish({ id, status: 'active', progress: 0 })
+    const socket = connect(gw.port, '127.0.0.1')
+    let received = 0
+    socket.on('data', (chunk: Buffer) => (received += chunk.length))
+    const closed = new Promise<void>((r) => socket.once('close', () => r()))
+    socket.on('error', () => undefined)
+    socket.write(`GET /v1/jobs/${id}/events?token=${token} HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n`)
+    await expect.poll(() => hooks.sseConnections.count('127.0.0.1')).toBe(1)
+    await expect.poll(() => received).toBeGreaterThan(0)
+    socket.pause()
+    for (let i = 1; i <= EVENTS; i++) {
+      await gw.gateway.bus.publish({ id, status: 'active', progress: (i * 100) / (EVENTS + 1), data: { blob: PAYLOAD } })
+      if (i % 20 === 0) await new Promise((r) => setImmediate(r))
+    }
+    // Freed on the gateway side (before any terminal event) although the client still has not read a byte more.
+    await expect.poll(() => hooks.sseConnections.count('127.0.0.1'), { timeout: 5_000 }).toBe(0)
+    await gw.gateway.bus.publish({ id, status: 'completed' })
+    socket.resume()
+    await closed
+    expect(received).toBeLessThan((EVENTS * PAYLOAD.length) / 2)
+    expect((await fetch(`${gw.url}/healthz`)).status).toBe(200)
   })
 })
