@@ -46,7 +46,8 @@ it('the built CLI serves the demo and exits 0 on SIGTERM, ending its streams', a
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
   try {
     const deadline = Date.now() + 10_000
-    while (!/listening on (http:\/\/\S+)/.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25))
+    // The banner ends with the open-mode warning (demo mode is always open).
+    while (!/OPEN MODE/.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25))
     const url = /listening on (http:\/\/\S+)/.exec(out)?.[1]
     expect(url, out).toBeDefined()
     expect(out).toMatch(/WARNING: OPEN MODE/)
