@@ -69,6 +69,22 @@ describe('token expiry mid-stream', () => {
   })
 })
 
+describe('long-lived tokens', () => {
+  it('a token expiring in 60 days (past the setTimeout range) does not end the subscription early', async () => {
+    const id = 'user-1:long-lived'
+    await gw.gateway.bus.publish({ id, status: 'active', progress: 1 })
+    const token = await mint({ jobs: [id], exp: Math.floor(Date.now() / 1000) + 60 * 86_400 })
+    const ws = await openWs(`${gw.wsUrl}?token=${token}`)
+    ws.send({ type: 'subscribe', id })
+    await ws.frames.until(() => ws.jobs(id)[0], 3_000, 'snapshot')
+    await new Promise((r) => setTimeout(r, 50))
+    await gw.gateway.bus.publish({ id, status: 'active', progress: 2 })
+    await ws.frames.until(() => ws.jobs(id)[1], 3_000, 'live event')
+    expect(ws.frames.items.filter((f) => f.type === 'error')).toEqual([])
+    ws.close()
+  })
+})
+
 describe('CORS', () => {
   it('answers a preflight for Authorization from an allowed origin, and not for a foreign one', async () => {
     const preflight = (origin: string) =>

@@ -35,6 +35,11 @@ describe('origin policy', () => {
     expect(policy.allows(undefined)).toBe(true)
     expect(policy.allows('http://127.0.0.1:8080', '127.0.0.1:8080')).toBe(true)
     expect(policy.allows('http://127.0.0.1:8081', '127.0.0.1:8080')).toBe(false)
+    // A proxy forwarding Host without its port: compared by name.
+    expect(policy.allows('http://127.0.0.1:8081', '127.0.0.1')).toBe(true)
+    expect(policy.allows('http://evil.example:8081', '127.0.0.1')).toBe(false)
+    expect(policy.allows('http://[::1]:8080', '[::1]:8080')).toBe(true)
+    expect(policy.allows('http://[::1]:8081', '[::1]:8080')).toBe(false)
   })
 
   it('allows everything with *', () => {

@@ -14,7 +14,8 @@
  * Requests without an `Origin` header are allowed: browsers always send one on WebSocket
  * upgrades and cross-origin requests, so a missing one means a non-browser client (curl,
  * a server), which the token check covers. A page served by the gateway itself (same
- * host) is always allowed. `Origin: null` (sandboxed iframes, file://) is allowed only by `*`.
+ * host, compared by name only when a proxy forwards `Host` without its port) is always
+ * allowed. `Origin: null` (sandboxed iframes, file://) is allowed only by `*`.
  */
 
 /** A compiled origin allow-list. */
@@ -72,13 +73,23 @@ export function createOriginPolicy(list: readonly string[]): OriginPolicy {
       const parsed = safeUrl(origin)
       if (parsed === undefined || parsed.origin === 'null') return false
       if (exact.has(parsed.origin)) return true
-      if (host !== undefined && parsed.host === host.toLowerCase()) return true
+      if (host !== undefined && sameHost(parsed, host.toLowerCase())) return true
       const port = normalisePort(parsed.protocol.slice(0, -1), parsed.port)
       return wildcards.some(
         (w) => w.protocol === parsed.protocol && w.port === port && parsed.hostname.endsWith(w.suffix) && parsed.hostname.length > w.suffix.length,
       )
     },
   })
+}
+
+/**
+ * Is the page's origin the gateway's own host? A `Host` without a port (a reverse proxy
+ * forwarding nginx's `$host`, say) is compared by host name only.
+ */
+function sameHost(origin: URL, host: string): boolean {
+  if (origin.host === host) return true
+  const hasPort = /:\d+$/.test(host) && !host.endsWith(']')
+  return !hasPort && origin.hostname === host
 }
 
 function badEntry(raw: string): Error {
