@@ -1,0 +1,57 @@
+#!/usr/bin/env node
+// Serves index.html, the client's IIFE bundle and a /start route that runs a simulated job,
+// on an embedded gateway (no Redis needed). Run: npm run build && node examples/html-iife/serve.mjs
+import { readFile } from 'node:fs/promises'
+import { createRequire } from 'node:module'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { createGateway, createPublisher } from '@jobcast/gateway'
+
+const here = (p) => fileURLToPath(new URL(p, import.meta.url))
+
+/** Where the client's IIFE bundle is built (`npm run build`). */
+export function iifePath() {
+  const pkg = createRequire(import.meta.url).resolve('@jobcast/client/package.json')
+  return fileURLToPath(new URL('./dist/jobcast.iife.js', pathToFileURL(pkg)))
+}
+
+/**
+ * Starts the example on `port` (0 = any free port).
+ * @param {{ port?: number, stepMs?: number }} [options]
+ */
+export async function startHtmlExample({ port = 3031, stepMs = 150 } = {}) {
+  const [html, iife] = await Promise.all([
+    readFile(here('./index.html'), 'utf8'),
+    readFile(iifePath(), 'utf8').catch(() => {
+      throw new Error('[jobcast] the client bundle is missing: run `npm run build` first')
+    }),
+  ])
+  let counter = 0
+  const gateway = createGateway({
+    extraRoutes(app, { bus }) {
+      const publisher = createPublisher({ bus })
+      app.get('/', (c) => c.html(html))
+      app.get('/jobcast.js', (c) => c.body(iife, 200, { 'content-type': 'text/javascript; charset=utf-8' }))
+      app.post('/start', async (c) => {
+        const jobId = `html-export-${Date.now()}-${++counter}`
+        await publisher.queued(jobId, { message: 'Queued' })
+        void simulate(publisher, jobId, stepMs)
+        return c.json({ jobId }, 202)
+      })
+    },
+  })
+  const { url } = await gateway.listen(port, '127.0.0.1')
+  return { url, close: () => gateway.close() }
+}
+
+async function simulate(publisher, jobId, stepMs) {
+  for (let p = 10; p < 100; p += 10) {
+    await new Promise((resolve) => setTimeout(resolve, stepMs))
+    await publisher.progress(jobId, p, { message: `Exported ${p * 10} of 1000 rows` })
+  }
+  await publisher.complete(jobId, { downloadUrl: `/downloads/${jobId}.csv` }, { message: 'Done' })
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const { url } = await startHtmlExample({ port: Number(process.env.PORT ?? 3031) })
+  console.log(`plain HTML example on ${url} — open it and press "Export CSV"`)
+}
