@@ -1,0 +1,51 @@
+// Bundles of @jobcast/client: ESM + CJS for bundlers and Node, a minified IIFE (`window.Jobcast`)
+// for a plain <script>. Types come from `tsc -b` (dist/types). The optional `element` and
+// `react` entry points are built when their sources exist.
+import { existsSync, rmSync } from 'node:fs'
+import { gzipSync } from 'node:zlib'
+import resolve from '@rollup/plugin-node-resolve'
+import terser from '@rollup/plugin-terser'
+import esbuild from 'rollup-plugin-esbuild'
+
+/** Budget of the IIFE, min+gzip, in bytes (issue 3). */
+const BUDGET = Number(process.env.JOBCAST_BUDGET_OVERRIDE) || 5120
+
+const external = ['react', 'react/jsx-runtime', 'react-dom', /^eventsource-parser/, /^@jobcast\/client/]
+const plugins = () => [resolve({ browser: true }), esbuild({ target: 'es2022', tsconfig: 'tsconfig.json' })]
+
+/** Prints the min+gzip size of each emitted chunk and fails the build past the budget. */
+const size = (budget) => ({
+  name: 'jobcast-size',
+  generateBundle(_, bundle) {
+    for (const f of Object.values(bundle)) {
+      if (f.type !== 'chunk') continue
+      const gz = gzipSync(f.code, { level: 9 }).length
+      console.log(`[jobcast] ${f.fileName}: ${f.code.length} B min, ${gz} B min+gzip (budget ${budget} B)`)
+      if (gz > budget) this.error(`[jobcast] ${f.fileName} is ${gz} B min+gzip, over the ${budget} B budget: trim the client or move code to a subpath entry`)
+    }
+  },
+})
+
+// Shared chunks get stable names; old ones must not pile up.
+rmSync('dist/chunks', { recursive: true, force: true })
+
+const entries = { index: 'src/index.ts' }
+for (const sub of ['element', 'react']) if (existsSync(`src/${sub}/index.ts`)) entries[sub] = `src/${sub}/index.ts`
+
+export default [
+  {
+    input: entries,
+    external,
+    plugins: plugins(),
+    output: [
+      { dir: 'dist', format: 'es', entryFileNames: '[name].js', chunkFileNames: 'chunks/[name].js', sourcemap: true },
+      { dir: 'dist', format: 'cjs', entryFileNames: '[name].cjs', chunkFileNames: 'chunks/[name].cjs', sourcemap: true },
+    ],
+  },
+  {
+    // The IIFE leaves out the `is*Error` guards: in one page `instanceof Jobcast.JobFailedError` works.
+    input: 'src/iife.ts',
+    plugins: plugins(),
+    output: { file: 'dist/jobcast.iife.js', format: 'iife', name: 'Jobcast', plugins: [terser({ ecma: 2020, toplevel: true, compress: { passes: 3, pure_getters: true, unsafe: true }, format: { comments: false } }), size(BUDGET)] },
+  },
+]

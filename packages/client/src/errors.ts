@@ -1,0 +1,97 @@
+import type { JobError, JobEvent } from './protocol.js'
+
+/**
+ * Base of every error the client throws. `code` is stable: wire codes (`unauthorized`,
+ * `forbidden`, `token_expired`, `job_not_found`, `invalid_job_id`, …) or the client's own
+ * (`job_failed`, `job_cancelled`, `job_timeout`, `client_closed`, `token_error`).
+ */
+export class JobcastClientError extends Error {
+  override name = 'JobcastClientError'
+  /**
+   * @param code - Stable machine-readable code.
+   * @param jobId - The job this error is about.
+   * @param job - The last job event seen before the error, if any.
+   */
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly jobId?: string,
+    readonly job?: JobEvent,
+    cause?: unknown,
+  ) {
+    super('[jobcast] ' + message, { cause })
+  }
+}
+
+/** The job ended `failed`; `.error` is what the producer reported. */
+export class JobFailedError extends JobcastClientError {
+  override name = 'JobFailedError'
+  /** The producer's error (`undefined` if the producer gave none). */
+  readonly error: JobError
+  constructor(job: JobEvent) {
+    super('job_failed', `job ${job.id} failed: ${job.error?.message}`, job.id, job)
+    this.error = job.error!
+  }
+}
+
+/** The job ended `cancelled`. */
+export class JobCancelledError extends JobcastClientError {
+  override name = 'JobCancelledError'
+  constructor(job: JobEvent) {
+    super('job_cancelled', `job ${job.id} cancelled`, job.id, job)
+  }
+}
+
+/** No terminal event in time: `reason` says whether the `timeout` passed or polling used up `maxAttempts`. */
+export class JobTimeoutError extends JobcastClientError {
+  override name = 'JobTimeoutError'
+  constructor(
+    readonly reason: 'deadline' | 'attempts',
+    jobId: string,
+    job?: JobEvent,
+  ) {
+    super('job_timeout', `job ${jobId}: ${reason} reached, raise ${reason == 'deadline' ? 'timeout' : 'maxAttempts'}`, jobId, job)
+  }
+}
+
+/** The gateway did not know the job, even after `notFoundGrace`. */
+export class JobNotFoundError extends JobcastClientError {
+  override name = 'JobNotFoundError'
+  constructor(jobId: string) {
+    super('job_not_found', `job ${jobId} not found: check the id or raise notFoundGrace`, jobId)
+  }
+}
+
+/** The gateway refused the token: `status` 401 (`unauthorized`, `token_expired`) or 403 (`forbidden`). */
+export class AuthError extends JobcastClientError {
+  override name = 'AuthError'
+  readonly status: 401 | 403
+  constructor(code: string, message: string, jobId: string, job?: JobEvent) {
+    super(code, `job ${jobId}: ${code}, check the token. ${message}`, jobId, job)
+    this.status = code == 'forbidden' ? 403 : 401
+  }
+}
+
+const is =
+  <T>(name: string) =>
+  (e: unknown): e is T =>
+    (e as Error | null)?.name == name
+
+// Guards compare `name`, not `instanceof`, so they hold across bundles and realms.
+/** Is `e` a {@link JobcastClientError} (any subclass)? */
+export const isJobcastClientError = (e: unknown): e is JobcastClientError => /^Job|^Auth/.test((e as Error | null)?.name!)
+/** Is `e` a {@link JobFailedError}? */
+export const isJobFailedError = is<JobFailedError>('JobFailedError')
+/** Is `e` a {@link JobCancelledError}? */
+export const isJobCancelledError = is<JobCancelledError>('JobCancelledError')
+/** Is `e` a {@link JobTimeoutError}? */
+export const isJobTimeoutError = is<JobTimeoutError>('JobTimeoutError')
+/** Is `e` a {@link JobNotFoundError}? */
+export const isJobNotFoundError = is<JobNotFoundError>('JobNotFoundError')
+/** Is `e` an {@link AuthError}? */
+export const isAuthError = is<AuthError>('AuthError')
+/** Is `e` the rejection of an aborted signal (`DOMException` named `AbortError`)? */
+export const isAbortError = is<DOMException>('AbortError')
+
+/** The `AbortError` every aborted wait rejects with. @internal */
+export const abortError = (): DOMException => new DOMException('[jobcast] aborted', 'AbortError')

@@ -1,0 +1,37 @@
+/**
+ * `@jobcast/client`: wait for a background job from the browser (or Node ≥ 20) over
+ * WebSocket, then SSE, then polling.
+ * @packageDocumentation
+ */
+export { createClient, isTerminal } from './client.js'
+export type { JobcastClient } from './client.js'
+export { waitForJob } from './wait-for-job.js'
+export {
+  AuthError,
+  JobCancelledError,
+  JobFailedError,
+  JobNotFoundError,
+  JobTimeoutError,
+  JobcastClientError,
+  isAbortError,
+  isAuthError,
+  isJobCancelledError,
+  isJobFailedError,
+  isJobNotFoundError,
+  isJobTimeoutError,
+  isJobcastClientError,
+} from './errors.js'
+export type {
+  ClientOptions,
+  ConnectionState,
+  StateChange,
+  StateReason,
+  SubscribeOptions,
+  TokenSource,
+  TransportName,
+  UpdateInfo,
+  WaitOptions,
+  WatchOptions,
+  WebSocketConstructor,
+} from './options.js'
+export type { ClientFrame, JobError, JobEvent, JobStatus, ServerFrame, SubscribedData } from './protocol.js'

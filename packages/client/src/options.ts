@@ -1,0 +1,148 @@
+import type { BackoffOptions } from './backoff.js'
+import type { JobEvent } from './protocol.js'
+
+/** The ways the client can reach the gateway, best first. */
+export type TransportName = 'websocket' | 'sse' | 'polling'
+
+/**
+ * Connection state of a client: `idle` (nothing watched), `connecting` (trying a transport),
+ * `connected` (a transport delivered), `reconnecting` (waiting to retry after a drop), `closed`.
+ */
+export type ConnectionState = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'closed'
+
+/** Why the connection state changed. */
+export type StateReason = 'open' | 'timeout' | 'closed' | 'error' | 'fallback' | 'upgrade' | 'idle'
+
+/** Passed to `onStateChange` on every change of state or transport. */
+export interface StateChange {
+  state: ConnectionState
+  previous: ConnectionState
+  /** The transport in use or being tried; `undefined` when idle or closed. */
+  transport?: TransportName
+  reason: StateReason
+}
+
+/** A job token, or how to get one: called per connection and per job, and again when the gateway says `token_expired`. */
+export type TokenSource = string | ((jobId: string) => string | undefined | Promise<string | undefined>)
+
+/** The subset of the WebSocket constructor the client uses (the browser's, or `ws` in Node). */
+export type WebSocketConstructor = new (url: string) => WebSocket
+
+/** Options of {@link createClient}. Durations are milliseconds. */
+export interface ClientOptions {
+  /**
+   * Base URL of the gateway, e.g. `https://api.example.com/jobcast`; routes `/v1/…` are
+   * appended. The WebSocket URL is derived from it (`http` → `ws`).
+   */
+  url: string
+  /** Job token, sent as `Authorization: Bearer` (HTTP) or in the `subscribe` frame (WebSocket). @default none */
+  token?: TokenSource
+  /**
+   * Transports to try, best first. The client falls back along this list and later probes
+   * the better ones again.
+   * @default ['websocket', 'sse', 'polling']
+   */
+  transports?: TransportName[]
+  /** `fetch` implementation. @default globalThis.fetch */
+  fetch?: typeof fetch
+  /** WebSocket constructor; pass `WebSocket` from `ws` on Node 20. @default globalThis.WebSocket */
+  WebSocket?: WebSocketConstructor
+  /** Timer functions, e.g. for a worker or tests. @default globalThis.setTimeout / clearTimeout */
+  setTimeout?: (fn: () => void, ms: number) => unknown
+  /** @default globalThis.clearTimeout */
+  clearTimeout?: (id: unknown) => void
+  /**
+   * How long a push transport may take from starting to connect until it delivers its first
+   * frame (the gateway sends one at once). Past it the client falls back: this also catches
+   * a proxy that buffers SSE.
+   * @default 5000 (ms)
+   */
+  connectTimeout?: number
+  /**
+   * Silence after which an open push connection counts as dead and is reopened. The gateway
+   * sends a heartbeat every 15 s; on WebSocket the client pings.
+   * @default 45000 (ms)
+   */
+  heartbeatTimeout?: number
+  /** Reconnect delays after a push connection dropped (full jitter). @default { initial: 1000, max: 30000, factor: 2 } */
+  reconnect?: BackoffOptions
+  /**
+   * Polling delays (full jitter, never below the gateway's `Retry-After`). The default costs a
+   * 5-minute job about 40–60 requests.
+   * @default { initial: 1000, max: 10000, factor: 1.5 }
+   */
+  poll?: BackoffOptions
+  /** Polling requests per job before `JobTimeoutError` (reason `attempts`). @default Infinity */
+  maxAttempts?: number
+  /** Polling delays are multiplied by this while the page is hidden. @default 4 */
+  hiddenSlowdown?: number
+  /** How long an unknown job may stay unknown (it may be published a moment later) before `JobNotFoundError`. @default 10000 (ms) */
+  notFoundGrace?: number
+  /** How long a connection stays open once nothing is watched. @default 5000 (ms) */
+  linger?: number
+  /**
+   * While on a fallback, how often the best transport is probed again, beside the working one
+   * (no gap: the switch happens once the probe delivers).
+   * @default 60000 (ms)
+   */
+  upgradeAfter?: number
+  /** Called on every change of connection state or transport. @default none */
+  onStateChange?: (change: StateChange) => void
+}
+
+/** What every update callback receives beside the event. */
+export interface UpdateInfo {
+  /** The transport that delivered this update. */
+  transport: TransportName
+}
+
+/** Options of one wait. */
+export interface WatchOptions {
+  /** Aborts the wait: it rejects (or the iterator throws) a `DOMException` named `AbortError`. @default none */
+  signal?: AbortSignal
+  /** Give up after this long (at most 2^31-1 ms, ≈ 24 days) with `JobTimeoutError` (reason `deadline`). @default none (wait as long as the job runs) */
+  timeout?: number
+}
+
+/** Options of `waitForJob`. */
+export interface WaitOptions extends WatchOptions {
+  /** Called with every update, the terminal one included. @default none */
+  onProgress?: (job: JobEvent, info: UpdateInfo) => void
+}
+
+/** Options of `subscribe`. */
+export interface SubscribeOptions extends WatchOptions {
+  /** Called once if watching ends with an error (not found, auth, timeout, abort, client closed). @default none */
+  onError?: (error: Error) => void
+}
+
+/** Options with defaults applied. @internal */
+export type Resolved = Required<Omit<ClientOptions, 'token' | 'onStateChange' | 'WebSocket'>> &
+  Pick<ClientOptions, 'token' | 'onStateChange' | 'WebSocket'>
+
+/** Applies the defaults. @internal */
+export const resolveOptions = (o: ClientOptions): Resolved => {
+  const g = globalThis
+  const r = {
+    transports: ['websocket', 'sse', 'polling'],
+    WebSocket: g.WebSocket,
+    connectTimeout: 5000,
+    heartbeatTimeout: 45000,
+    reconnect: { initial: 1000, max: 30000, factor: 2 },
+    poll: { initial: 1000, max: 10000, factor: 1.5 },
+    maxAttempts: Infinity,
+    hiddenSlowdown: 4,
+    notFoundGrace: 10000,
+    linger: 5000,
+    upgradeAfter: 60000,
+  } as Partial<Resolved> as Resolved
+  // Explicit `undefined`s (e.g. passed through by a wrapper) keep the default.
+  for (const k in o) (r as unknown as Record<string, unknown>)[k] = o[k as keyof ClientOptions] ?? r[k as keyof Resolved]
+  // Platform functions are called unbound: `window.fetch` called as `options.fetch(…)` throws
+  // "Illegal invocation". The globals are read late so test doubles installed later apply.
+  r.url = o.url.replace(/\/+$/, '')
+  r.fetch = (a, b) => (o.fetch ?? g.fetch)(a, b)
+  r.setTimeout = (f, ms) => (o.setTimeout ?? g.setTimeout)(f, ms)
+  r.clearTimeout = (t) => (o.clearTimeout ?? g.clearTimeout)(t as number)
+  return r
+}
