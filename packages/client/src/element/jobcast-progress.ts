@@ -78,6 +78,8 @@ export class JobcastProgressElement extends Base {
         result: part<HTMLAnchorElement>('result'),
         error: part('error'),
       }
+      // Render the label and an empty bar at once; the subscription follows in a microtask.
+      this.#reset(this.getAttribute('job'))
     }
     this.#schedule()
   }
