@@ -53,6 +53,12 @@ const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
   shutting_down: 503,
 }
 
+/** Under @hono/node-server the Node response is in `env.outgoing`: destroying it drops a slow SSE client. */
+function connectionAborter(env: unknown): (() => void) | undefined {
+  const outgoing = (env as { outgoing?: { destroy(): void } } | undefined)?.outgoing
+  return outgoing ? () => outgoing.destroy() : undefined
+}
+
 function methodNotAllowed(allow: string): Response {
   return errorResponse(405, 'method_not_allowed', `method not allowed here: use ${allow}`, { allow })
 }
@@ -78,8 +84,8 @@ export function createApp(deps: AppDeps): Hono {
   app.get('/v1/jobs/:id', (c) =>
     jobStatus({ hub: deps.hub, authorizer, pollRetryAfterSeconds: deps.pollRetryAfterSeconds ?? 1 }, c.req.raw, c.req.param('id')),
   )
-  app.get('/v1/jobs/:id/events', (c) => singleJobSse(sse, c.req.raw, c.req.param('id')))
-  app.get('/v1/events', (c) => multiJobSse(sse, c.req.raw))
+  app.get('/v1/jobs/:id/events', (c) => singleJobSse(sse, c.req.raw, c.req.param('id'), connectionAborter(c.env)))
+  app.get('/v1/events', (c) => multiJobSse(sse, c.req.raw, connectionAborter(c.env)))
   // Reached only by plain HTTP: real upgrades are taken by the server's `upgrade` handler.
   app.get('/v1/ws', () => errorResponse(426, 'bad_frame', '/v1/ws is a WebSocket endpoint: connect with a WebSocket client', { upgrade: 'websocket' }))
   for (const path of ['/healthz', '/readyz', '/v1/jobs/:id', '/v1/jobs/:id/events', '/v1/events', '/v1/ws']) {

@@ -35,7 +35,7 @@ function lastEventId(req: Request, url: URL): string | null {
   return req.headers.get('last-event-id') ?? url.searchParams.get('lastEventId')
 }
 
-async function openStream(deps: SseRouteDeps, req: Request, url: URL, ids: string[], cursor: number[], multi: boolean): Promise<Response> {
+async function openStream(deps: SseRouteDeps, req: Request, url: URL, ids: string[], cursor: number[], multi: boolean, abortConnection?: () => void): Promise<Response> {
   if (deps.registry.closing) return errorResponse(503, 'shutting_down', 'the gateway is shutting down: reconnect in a moment', { 'retry-after': '1' })
   const token = requestToken(req, url)
   let expiresAt: number | undefined
@@ -49,6 +49,8 @@ async function openStream(deps: SseRouteDeps, req: Request, url: URL, ids: strin
   const snapshots = await Promise.all(ids.map((id, i) => ((cursor[i] ?? 0) > 0 ? deps.hub.get(id) : Promise.resolve(null))))
   const done = snapshots.map((s, i) => s !== null && isTerminal(s.event) && s.event.seq <= (cursor[i] ?? 0))
   if (done.every(Boolean)) return new Response(null, { status: 204, headers: { 'cache-control': 'no-cache' } })
+  // HEAD gets the headers only: a stream whose body nobody reads would never be cancelled.
+  if (req.method === 'HEAD') return new Response(null, { status: 200, headers: SSE_HEADERS })
   const body = createSseStream({
     hub: deps.hub,
     registry: deps.registry,
@@ -60,21 +62,22 @@ async function openStream(deps: SseRouteDeps, req: Request, url: URL, ids: strin
     retryMs: deps.retryMs,
     maxBufferedBytes: deps.maxBufferedBytes,
     expiresAt,
+    abortConnection,
   })
   return new Response(body, { status: 200, headers: SSE_HEADERS })
 }
 
 /** `GET /v1/jobs/:id/events`. */
-export function singleJobSse(deps: SseRouteDeps, req: Request, id: string): Promise<Response> | Response {
+export function singleJobSse(deps: SseRouteDeps, req: Request, id: string, abortConnection?: () => void): Promise<Response> | Response {
   if (!isValidJobId(id)) return errorResponse(400, 'invalid_job_id', `invalid job id: use 1–128 characters of A-Z a-z 0-9 . _ : @ -`)
   const url = new URL(req.url)
   const since = parseSeqCursor(lastEventId(req, url))
   if (since === null) return errorResponse(400, 'bad_cursor', 'Last-Event-ID must be the seq of the last event received (an integer)')
-  return openStream(deps, req, url, [id], [since], false)
+  return openStream(deps, req, url, [id], [since], false, abortConnection)
 }
 
 /** `GET /v1/events?id=a&id=b`. */
-export function multiJobSse(deps: SseRouteDeps, req: Request): Promise<Response> | Response {
+export function multiJobSse(deps: SseRouteDeps, req: Request, abortConnection?: () => void): Promise<Response> | Response {
   const url = new URL(req.url)
   const ids = url.searchParams.getAll('id')
   if (ids.length === 0) return errorResponse(400, 'invalid_job_id', 'no job id: pass one or more ?id= parameters')
@@ -88,5 +91,5 @@ export function multiJobSse(deps: SseRouteDeps, req: Request): Promise<Response>
   if (cursor === null) {
     return errorResponse(400, 'bad_cursor', `Last-Event-ID must list one seq per job (${ids.length}), comma-separated, in the order of the id parameters`)
   }
-  return openStream(deps, req, url, ids, cursor, true)
+  return openStream(deps, req, url, ids, cursor, true, abortConnection)
 }

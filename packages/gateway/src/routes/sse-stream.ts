@@ -4,6 +4,7 @@
  * shutdown.
  */
 import type { BusEvent } from '../bus/bus.js'
+import { isJobcastError } from '../errors.js'
 import type { JobHub, Watch } from '../hub.js'
 import { isTerminal } from '../protocol.js'
 import type { ConnectionRegistry } from '../registry.js'
@@ -55,6 +56,8 @@ export interface SseStreamOptions {
   maxBufferedBytes: number
   /** When the token grant ends (ms since epoch); the stream then ends with `token_expired`. */
   expiresAt: number | undefined
+  /** Cut the underlying connection (slow consumer). Without it the stream errors instead. */
+  abortConnection?: () => void
 }
 
 /** Build the streaming body. Starting watches happens in `start`, so the first comment is already queued. */
@@ -85,7 +88,15 @@ export function createSseStream(options: SseStreamOptions): ReadableStream<Uint8
     controller.enqueue(typeof chunk === 'string' ? encoder.encode(chunk) : chunk)
     // desiredSize goes negative once the client stops reading and its queue passes the bound:
     // drop it (erroring discards the queue, freeing the memory) rather than buffer forever.
-    if ((controller.desiredSize ?? 0) < 0) end(new Error('[jobcast] slow_consumer: client does not read its SSE stream'))
+    if ((controller.desiredSize ?? 0) < 0) {
+      if (options.abortConnection) {
+        // Destroying the socket cancels this stream, which discards its queue.
+        end()
+        options.abortConnection()
+      } else {
+        end(new Error('[jobcast] slow_consumer: client does not read its SSE stream'))
+      }
+    }
   }
 
   const deliver = (index: number, message: BusEvent): void => {
@@ -147,7 +158,10 @@ export function createSseStream(options: SseStreamOptions): ReadableStream<Uint8
         // Watches start in parallel (one Redis round trip, not one per job); each job's
         // `subscribed` frame still precedes its own events.
         void Promise.all(ids.map((_, i) => startWatch(i))).catch((error: unknown) => {
-          write(sseNamed('error', { code: 'internal', message: `[jobcast] could not watch the job: ${String(error)}` }))
+          // Typically bus_unavailable: the client reconnects with its cursor and loses nothing.
+          const code = isJobcastError(error) ? error.code : 'internal'
+          const message = isJobcastError(error) ? error.message : '[jobcast] could not watch the job: reconnect with the last event id'
+          write(sseNamed('error', { code, message }))
           end()
         })
       },

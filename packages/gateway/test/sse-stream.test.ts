@@ -1,0 +1,57 @@
+/** SSE over real sockets: slow consumers, HEAD, bus failures while starting a stream. */
+import { get } from 'node:http'
+import { afterEach, expect, it } from 'vitest'
+import { createApp } from '../src/app.js'
+import { createMemoryBus } from '../src/bus/memory-bus.js'
+import { JobcastError } from '../src/errors.js'
+import type { JobHub } from '../src/hub.js'
+import { startGateway, type TestGateway } from '../../../test/support/gateway.js'
+
+let gw: TestGateway | undefined
+afterEach(async () => {
+  await gw?.close()
+  gw = undefined
+})
+
+it('drops an SSE client that stops reading once its queued output passes the bound', async () => {
+  gw = await startGateway({ maxBufferedBytes: 64 * 1024 })
+  const response = await new Promise<import('node:http').IncomingMessage>((resolve) => get(`${gw!.url}/v1/jobs/slow/events`, resolve))
+  expect(response.statusCode).toBe(200)
+  response.pause()
+  response.socket.pause()
+  const blob = 'x'.repeat(50_000)
+  for (let i = 0; i < 400 && gw.gateway.hub.watchedJobs > 0; i++) {
+    await gw.gateway.bus.publish({ id: 'slow', status: 'active', message: blob })
+    if (i % 20 === 0) await new Promise((r) => setTimeout(r, 5))
+  }
+  expect(gw.gateway.hub.watchedJobs).toBe(0)
+  // The server cut the connection: once the client reads again it sees the end.
+  const closed = new Promise((resolve) => response.socket.once('close', resolve))
+  response.resume()
+  response.socket.resume()
+  await closed
+})
+
+it('answers HEAD with the stream headers and opens no watch', async () => {
+  gw = await startGateway()
+  const response = await fetch(`${gw.url}/v1/jobs/h/events`, { method: 'HEAD' })
+  expect(response.status).toBe(200)
+  expect(response.headers.get('content-type')).toMatch(/text\/event-stream/)
+  await new Promise((r) => setTimeout(r, 20))
+  expect(gw.gateway.hub.watchedJobs).toBe(0)
+})
+
+it('ends the stream with the bus error code when a watch cannot start', async () => {
+  const bus = createMemoryBus()
+  const hub = {
+    bus,
+    get: async () => null,
+    watch: async () => {
+      throw new JobcastError('bus_unavailable', 'redis is down')
+    },
+  }
+  const app = createApp({ hub: hub as unknown as JobHub })
+  const text = await (await app.request('/v1/jobs/a/events')).text()
+  expect(text).toMatch(/event: error\ndata: \{"code":"bus_unavailable","message":"\[jobcast\] redis is down"\}\n\n$/)
+  await bus.close()
+})
