@@ -5,6 +5,7 @@ import { createApp } from '../src/app.js'
 import { createMemoryBus } from '../src/bus/memory-bus.js'
 import { JobcastError } from '../src/errors.js'
 import type { JobHub } from '../src/hub.js'
+import { openSse } from '../../../test/support/clients.js'
 import { startGateway, type TestGateway } from '../../../test/support/gateway.js'
 
 let gw: TestGateway | undefined
@@ -54,4 +55,18 @@ it('ends the stream with the bus error code when a watch cannot start', async ()
   const text = await (await app.request('/v1/jobs/a/events')).text()
   expect(text).toMatch(/event: error\ndata: \{"code":"bus_unavailable","message":"\[jobcast\] redis is down"\}\n\n$/)
   await bus.close()
+})
+
+it('frees the hub watch when an SSE client disconnects (single and multi-job)', async () => {
+  gw = await startGateway()
+  const single = await openSse(`${gw.url}/v1/jobs/gone/events`)
+  const multi = await openSse(`${gw.url}/v1/events?id=gone&id=gone-2`)
+  await multi.items.until(() => (multi.items.items.filter((i) => i.kind === 'event').length === 2 ? true : undefined))
+  await single.items.until(() => single.items.items.find((i) => i.kind === 'event'))
+  expect(gw.gateway.hub.watchedJobs).toBe(2)
+  single.close()
+  multi.close()
+  const deadline = Date.now() + 2_000
+  while (gw.gateway.hub.watchedJobs > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10))
+  expect(gw.gateway.hub.watchedJobs).toBe(0)
 })
