@@ -7,6 +7,8 @@ export interface SeenEvent {
   status: string
   progress?: number
   transport?: string
+  /** `Date.now()` in the page when it arrived. */
+  at: number
 }
 
 /** The newest card of a job kind. */
@@ -25,4 +27,35 @@ export function demoEvents(page: Page, id: string): Promise<SeenEvent[]> {
 /** The progress values of those updates, in order (events without progress skipped). */
 export function progressSteps(events: readonly SeenEvent[]): number[] {
   return events.flatMap((e) => (typeof e.progress === 'number' ? [e.progress] : []))
+}
+
+/** When the page started job `id` (button click), in the page's `Date.now()`. */
+export function startedAt(page: Page, id: string): Promise<number> {
+  return page.evaluate((jobId) => {
+    const w = window as unknown as { jobcastDemo: { started: Record<string, number> } }
+    return w.jobcastDemo.started[jobId] ?? Number.NaN
+  }, id)
+}
+
+/** Waits until the newest card of `kind` reaches a terminal status; returns its id. */
+export async function waitTerminal(page: Page, kind: string, timeout = 20_000): Promise<string> {
+  await page.waitForFunction(
+    (k) => /^(completed|failed|cancelled)$/.test(document.querySelector(`[data-testid="job"][data-kind="${k}"]`)?.getAttribute('data-status') ?? ''),
+    kind,
+    { timeout },
+  )
+  return (await cardOf(page, kind).getAttribute('data-job-id')) as string
+}
+
+/** Seqs strictly increase (so none repeats) and progress never repeats nor goes back. */
+export function assertOrderedOnce(events: readonly SeenEvent[]): void {
+  for (let i = 1; i < events.length; i++) {
+    const [a, b] = [events[i - 1]!, events[i]!]
+    if (!(b.seq > a.seq)) throw new Error(`[jobcast] seq went ${a.seq} → ${b.seq} at update ${i}: duplicate or out of order`)
+  }
+  const steps = progressSteps(events)
+  for (let i = 1; i < steps.length; i++) {
+    // The terminal event repeats 100 only if the last progress step was 100 already.
+    if (!(steps[i]! > steps[i - 1]!)) throw new Error(`[jobcast] progress went ${steps[i - 1]} → ${steps[i]}: duplicated step`)
+  }
 }

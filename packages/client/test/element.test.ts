@@ -108,6 +108,7 @@ describe('<jobcast-progress>', () => {
     const seen = record(el)
     expect(part(el, 'track').getAttribute('aria-label')).toBe(`Job ${id} progress`)
     await publisher.active(id, { progress: 50 })
+    await vi.waitFor(() => expect(el.getAttribute('progress')).toBe('50'))
     await publisher.fail(id, { message: 'Disk full', code: 'disk_full' })
     await vi.waitFor(() => expect(el.getAttribute('status')).toBe('failed'))
     const error = part(el, 'error')
@@ -115,6 +116,7 @@ describe('<jobcast-progress>', () => {
     expect(error.getAttribute('role')).toBe('alert')
     expect(error.textContent).toBe('Disk full')
     expect(part(el, 'result').hidden).toBe(true)
+    expect(part(el, 'track').getAttribute('aria-valuenow')).toBe('50') // kept where the job stopped
     // Whether `active` arrives depends on when the socket subscribes; the end is always the same.
     expect(seen.map((e) => e.type).slice(-2)).toEqual(['jobcast:progress', 'jobcast:failed'])
     expect(seen.filter((e) => e.type !== 'jobcast:progress')).toHaveLength(1)

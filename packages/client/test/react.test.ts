@@ -89,9 +89,11 @@ describe('useJob', () => {
   it('reports a failed job as a JobFailedError carrying the producer’s error', async () => {
     const id = jobId('fail')
     await publisher.active(id, { progress: 10 })
-    await publisher.fail(id, { message: 'Disk full', code: 'disk_full' })
     const hook = await renderHook(id, { ...options, url: gw.url })
+    await vi.waitFor(() => expect(hook.latest().progress).toBe(10))
+    await publisher.fail(id, { message: 'Disk full', code: 'disk_full' })
     await vi.waitFor(() => expect(hook.latest().status).toBe('failed'))
+    expect(hook.latest().progress).toBe(10) // a failed event without progress keeps the last one
     const error = hook.latest().error as Error & { error?: unknown }
     expect(error.name).toBe('JobFailedError')
     expect(error.error).toEqual({ message: 'Disk full', code: 'disk_full' })

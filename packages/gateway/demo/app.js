@@ -12,7 +12,7 @@ const notice = $('[data-testid="notice"]')
 const template = $('#job-card')
 
 /** What the page saw, for the end-to-end tests and for curious readers in devtools. */
-const seen = { events: {}, states: [] }
+const seen = { events: {}, states: [], started: {} }
 window.jobcastDemo = seen
 
 function showNotice(text) {
@@ -41,7 +41,9 @@ const client = window.Jobcast.createClient({
 })
 
 function render(card, job, transport) {
-  const progress = Math.max(0, Math.min(100, Math.round(job.progress ?? (job.status === 'completed' ? 100 : 0))))
+  // A failed event usually carries no progress: keep the bar where the job stopped.
+  const known = job.progress ?? (job.status === 'completed' ? 100 : Number(card.dataset.progress ?? 0))
+  const progress = Math.max(0, Math.min(100, Math.round(known)))
   card.dataset.status = job.status
   card.dataset.progress = String(progress)
   if (transport) card.dataset.transport = transport
@@ -51,12 +53,12 @@ function render(card, job, transport) {
   $('.fill', bar).style.width = `${progress}%`
   $('[data-testid="percent"]', card).textContent = `${progress}%`
   if (transport) $('[data-testid="transport"]', card).textContent = transport
-  $('[data-testid="message"]', card).textContent = job.message ?? ''
+  if (job.message !== undefined || job.status !== 'active') $('[data-testid="message"]', card).textContent = job.message ?? ''
   const url = job.result && typeof job.result.downloadUrl === 'string' ? job.result.downloadUrl : undefined
   const link = $('[data-testid="result-link"]', card)
   if (job.status === 'completed' && url) {
     link.href = url
-    link.textContent = `Download ${typeof job.result.filename === 'string' ? job.result.filename : 'result'}`
+    link.textContent = /\.csv$/i.test(url) ? 'Download CSV' : 'Download result'
     link.hidden = false
   }
   if (job.status === 'failed' || job.status === 'cancelled') showError(card, job.error?.message ?? `job ${job.status}`)
@@ -82,12 +84,13 @@ function addCard(kind, id) {
   return card
 }
 
-function follow(card, id) {
+function follow(card, id, startedAt = Date.now()) {
+  seen.started[id] = startedAt
   const log = (seen.events[id] = [])
   client.subscribe(
     id,
     (job, info) => {
-      log.push({ seq: job.seq, status: job.status, progress: job.progress, transport: info?.transport })
+      log.push({ seq: job.seq, status: job.status, progress: job.progress, transport: info?.transport, at: Date.now() })
       render(card, job, info?.transport)
     },
     { onError: (error) => showError(card, error.message) },
@@ -95,6 +98,7 @@ function follow(card, id) {
 }
 
 async function start(kind) {
+  const startedAt = Date.now()
   showNotice('')
   let response
   try {
@@ -113,7 +117,7 @@ async function start(kind) {
     return
   }
   const { id } = await response.json()
-  follow(addCard(kind, id), id)
+  follow(addCard(kind, id), id, startedAt)
   if (kind === 'export') showElement(id)
 }
 

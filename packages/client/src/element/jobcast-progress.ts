@@ -154,8 +154,10 @@ export class JobcastProgressElement extends Base {
   #update(job: JobEvent, transport: UpdateInfo['transport']): void {
     const p = this.#parts
     if (!p) return
+    // A failed event usually carries no progress: keep the bar where the job stopped.
+    const known = job.progress ?? (job.status === 'completed' ? 100 : (this.#job?.progress ?? 0))
     this.#job = job
-    const progress = Math.max(0, Math.min(100, Math.round(job.progress ?? (job.status === 'completed' ? 100 : 0))))
+    const progress = Math.max(0, Math.min(100, Math.round(known)))
     this.setAttribute('status', job.status)
     this.setAttribute('progress', String(progress))
     p.track.setAttribute('aria-valuenow', String(progress))

@@ -33,11 +33,12 @@ export interface UseJobResult<R = Record<string, unknown>> {
 interface HookState {
   key: string | undefined
   job: JobEvent | undefined
+  progress: number
   error: Error | undefined
   transport: TransportName | undefined
 }
 
-const EMPTY: HookState = { key: undefined, job: undefined, error: undefined, transport: undefined }
+const EMPTY: HookState = { key: undefined, job: undefined, progress: 0, error: undefined, transport: undefined }
 
 /**
  * Watches job `id` (pass `undefined`/`null` to watch nothing) and re-renders on every update.
@@ -68,7 +69,15 @@ export function useJob<R = Record<string, unknown>>(id: string | null | undefine
     const unsubscribe = target.subscribe(
       id,
       (job, info) => {
-        if (active) setState({ key: id, job, transport: info.transport, error: jobError(job) })
+        if (!active) return
+        setState((s) => ({
+          key: id,
+          job,
+          // A failed event usually carries no progress: keep where the job stopped.
+          progress: clamp(job.progress ?? (job.status === 'completed' ? 100 : s.key === id ? s.progress : 0)),
+          transport: info.transport,
+          error: jobError(job),
+        }))
       },
       {
         onError: (error) => {
@@ -93,9 +102,10 @@ export function useJob<R = Record<string, unknown>>(id: string | null | undefine
       : current.error
         ? 'error'
         : 'connecting'
-  const progress = job ? Math.max(0, Math.min(100, job.progress ?? (job.status === 'completed' ? 100 : 0))) : 0
-  return { job, status, progress, error: current.error, transport: current.transport }
+  return { job, status, progress: current.progress, error: current.error, transport: current.transport }
 }
+
+const clamp = (n: number): number => Math.max(0, Math.min(100, n))
 
 function jobError(job: JobEvent): Error | undefined {
   if (job.status === 'failed') return new JobFailedError(job)
