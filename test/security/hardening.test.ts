@@ -181,6 +181,10 @@ describe('per-IP limits', () => {
     expect(statuses.filter((s) => s === 429)).toHaveLength(3)
     expect(Number(limited?.headers.get('retry-after'))).toBeGreaterThanOrEqual(1)
     expect(((await limited!.json()) as { error: { code: string } }).error.code).toBe('rate_limited')
+    // The polling bucket is the polling route's only: SSE and health still answer this address.
+    const sse = await fetch(`${gw.url}/v1/jobs/poll-0/events`)
+    expect(sse.status).toBe(401)
+    expect((await fetch(`${gw.url}/healthz`)).status).toBe(200)
   })
 })
 
