@@ -19,8 +19,8 @@ export const sse: TransportFactory = ({ options: o, sink, token }) => {
   const onEvent = (m: EventSourceMessage) => {
     try {
       const d = JSON.parse(m.data)
-      // No cursor kept here: a reopen resumes from what `add` was given, the client drops repeats.
-      dispatch(sink, m.event ?? 'job', d)
+      // Keep each job's cursor so a reopen (the watched set changed) resumes where it was.
+      dispatch(sink, m.event ?? (ids.has(d.id) && ids.set(d.id, d.seq), 'job'), d)
     } catch {
       // Not JSON: nothing the contract sends; skip it rather than drop the stream.
     }

@@ -1,0 +1,156 @@
+import { http, HttpResponse } from 'msw'
+import { setupServer } from 'msw/node'
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
+import { createClient, waitForJob, type ClientOptions, type JobEvent } from '../src/index.js'
+import { countedTimers, ev } from './helpers.js'
+
+const GW = 'http://gw.test'
+const server = setupServer()
+beforeAll(() => server.listen({ onUnhandledRequest: 'error' }))
+afterEach(() => server.resetHandlers())
+afterAll(() => server.close())
+
+const fast = { initial: 10, max: 20, factor: 2 }
+const base = (t = countedTimers()): ClientOptions => ({
+  url: GW,
+  transports: ['polling'],
+  poll: fast,
+  linger: 0,
+  setTimeout: t.setTimeout,
+  clearTimeout: t.clearTimeout,
+})
+
+/** Serves `steps` in order on GET /v1/jobs/:id (the last one repeats) and records requests. */
+function serve(steps: (() => Response)[]) {
+  const requests: Request[] = []
+  server.use(
+    http.get(`${GW}/v1/jobs/:id`, ({ request }) => {
+      requests.push(request)
+      return steps[Math.min(requests.length - 1, steps.length - 1)]!()
+    }),
+  )
+  return requests
+}
+const json = (job: JobEvent, headers: Record<string, string> = {}) => () =>
+  HttpResponse.json(job, { headers: { etag: `"${job.seq}"`, ...headers } })
+
+describe('polling transport', () => {
+  it('resolves with the completed event, sends If-None-Match and takes 304s', async () => {
+    const a = ev('a', 'active', { progress: 10 })
+    const done = ev('a', 'completed', { result: { url: '/f.csv' } })
+    const reqs = serve([json(a), () => new HttpResponse(null, { status: 304 }), json(done)])
+    const t = countedTimers()
+    const client = createClient(base(t))
+    const seen: JobEvent[] = []
+    const job = await client.waitForJob('a', { onProgress: (j, info) => (seen.push(j), expect(info.transport).toBe('polling')) })
+    expect(job).toEqual(done)
+    expect(seen).toEqual([a, done])
+    expect(reqs.map((r) => r.headers.get('if-none-match'))).toEqual([null, `"${a.seq}"`, `"${a.seq}"`])
+    expect(reqs[0]!.url).toBe(`${GW}/v1/jobs/a`)
+    await client.close()
+    expect(t.pending).toBe(0)
+  })
+
+  it('sends the token as a Bearer header, asking the function per job', async () => {
+    const reqs = serve([json(ev('job-1', 'completed'))])
+    const token = vi.fn(async (id: string) => `t-${id}`)
+    await waitForJob('job-1', { ...base(), token })
+    expect(token).toHaveBeenCalledWith('job-1')
+    expect(reqs[0]!.headers.get('authorization')).toBe('Bearer t-job-1')
+  })
+
+  it('backs off with full jitter and never polls sooner than Retry-After', async () => {
+    const a = ev('a', 'active')
+    const times: number[] = []
+    server.use(
+      http.get(`${GW}/v1/jobs/:id`, () => {
+        times.push(Date.now())
+        return times.length < 3 ? HttpResponse.json(a, { headers: { 'retry-after': '0.15' } }) : HttpResponse.json(ev('a', 'completed'))
+      }),
+    )
+    await waitForJob('a', base())
+    expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(140)
+    expect(times[2]! - times[1]!).toBeGreaterThanOrEqual(140)
+  })
+
+  it('rides out 5xx, 429 and network errors', async () => {
+    const reqs = serve([
+      () => new HttpResponse('oops', { status: 503 }),
+      () => HttpResponse.error(),
+      () => new HttpResponse(null, { status: 429 }),
+      json(ev('a', 'completed')),
+    ])
+    expect((await waitForJob('a', base())).status).toBe('completed')
+    expect(reqs).toHaveLength(4)
+  })
+
+  it('rejects with JobFailedError carrying the producer error, and JobCancelledError', async () => {
+    serve([json(ev('a', 'failed', { error: { message: 'disk full', code: 'ENOSPC' } }))])
+    await expect(waitForJob('a', base())).rejects.toMatchObject({ name: 'JobFailedError', code: 'job_failed', error: { message: 'disk full', code: 'ENOSPC' } })
+    server.resetHandlers()
+    serve([json(ev('a', 'cancelled'))])
+    await expect(waitForJob('a', base())).rejects.toMatchObject({ name: 'JobCancelledError', job: { status: 'cancelled' } })
+  })
+
+  it('404 becomes JobNotFoundError only after the grace; a job published late is found', async () => {
+    serve([() => HttpResponse.json({ error: { code: 'job_not_found', message: 'no' } }, { status: 404 })])
+    const t0 = Date.now()
+    await expect(waitForJob('a', { ...base(), notFoundGrace: 150 })).rejects.toMatchObject({ name: 'JobNotFoundError', code: 'job_not_found' })
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(140)
+    server.resetHandlers()
+    const nf = () => HttpResponse.json({ error: { code: 'job_not_found', message: 'no' } }, { status: 404 })
+    serve([nf, nf, json(ev('a', 'completed'))])
+    expect((await waitForJob('a', { ...base(), notFoundGrace: 2000 })).status).toBe('completed')
+  })
+
+  it('401/403 reject with AuthError', async () => {
+    serve([() => HttpResponse.json({ error: { code: 'forbidden', message: 'other job' } }, { status: 403 })])
+    await expect(waitForJob('a', base())).rejects.toMatchObject({ name: 'AuthError', status: 403, code: 'forbidden' })
+    server.resetHandlers()
+    serve([() => new HttpResponse('no json', { status: 401 })])
+    await expect(waitForJob('a', base())).rejects.toMatchObject({ name: 'AuthError', status: 401, code: 'unauthorized' })
+  })
+
+  it('token_expired: asks the token function again and carries on', async () => {
+    const reqs = serve([
+      json(ev('a', 'active')),
+      () => HttpResponse.json({ error: { code: 'token_expired', message: 'expired' } }, { status: 401 }),
+      json(ev('a', 'completed')),
+    ])
+    let n = 0
+    const job = await waitForJob('a', { ...base(), token: () => `t${++n}` })
+    expect(job.status).toBe('completed')
+    expect(reqs.map((r) => r.headers.get('authorization'))).toEqual(['Bearer t1', 'Bearer t1', 'Bearer t2'])
+  })
+
+  it('maxAttempts ends with JobTimeoutError(attempts); timeout with JobTimeoutError(deadline)', async () => {
+    const a = ev('a', 'active')
+    const reqs = serve([json(a)])
+    await expect(waitForJob('a', { ...base(), maxAttempts: 3 })).rejects.toMatchObject({ name: 'JobTimeoutError', reason: 'attempts', job: a })
+    expect(reqs).toHaveLength(3)
+    const t = countedTimers()
+    await expect(waitForJob('a', { ...base(t), timeout: 80 })).rejects.toMatchObject({ name: 'JobTimeoutError', reason: 'deadline' })
+    expect(t.pending).toBe(0)
+  })
+
+  it('a 5-minute job with the default schedule costs tens of requests, not hundreds', async () => {
+    vi.useFakeTimers()
+    try {
+      let n = 0
+      server.use(
+        http.get(`${GW}/v1/jobs/:id`, () => {
+          n++
+          return HttpResponse.json(ev('a', Date.now() - start > 300_000 ? 'completed' : 'active'), { headers: { 'retry-after': '1' } })
+        }),
+      )
+      const start = Date.now()
+      const p = waitForJob('a', { url: GW, transports: ['polling'] })
+      while (Date.now() - start < 320_000 && n < 500) await vi.advanceTimersByTimeAsync(1000)
+      expect((await p).status).toBe('completed')
+      expect(n).toBeGreaterThan(20)
+      expect(n).toBeLessThan(100)
+    } finally {
+      vi.useRealTimers()
+    }
+  })
+})

@@ -1,0 +1,255 @@
+import { http, HttpResponse } from 'msw'
+import { setupServer } from 'msw/node'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { createClient, type ClientOptions, type JobEvent, type StateChange } from '../src/index.js'
+import { RefusedWebSocket, SSE_HEADERS, countedTimers, ev, sseBody, until } from './helpers.js'
+
+const GW = 'http://gw.test'
+const server = setupServer()
+beforeAll(() => server.listen({ onUnhandledRequest: 'error' }))
+afterEach(() => server.resetHandlers())
+afterAll(() => server.close())
+
+const base = (t = countedTimers()): ClientOptions => ({
+  url: GW,
+  transports: ['sse'],
+  linger: 0,
+  connectTimeout: 300,
+  reconnect: { initial: 20, max: 40, factor: 2 },
+  poll: { initial: 10, max: 20, factor: 2 },
+  setTimeout: t.setTimeout,
+  clearTimeout: t.clearTimeout,
+})
+
+type Stream = ReturnType<typeof sseBody> & { request: Request; ids: string[] }
+/** Every request to the multi-job stream gets a body the test drives. */
+function streams() {
+  const list: Stream[] = []
+  server.use(
+    http.get(`${GW}/v1/events`, ({ request }) => {
+      const s = Object.assign(sseBody(), { request, ids: new URL(request.url).searchParams.getAll('id') })
+      list.push(s)
+      s.write(': ok\n\nretry: 1000\n\n')
+      for (const id of s.ids) s.subscribed(id)
+      return new HttpResponse(s.body, { headers: SSE_HEADERS })
+    }),
+  )
+  return list
+}
+
+describe('SSE transport', () => {
+  it('resolves over one multi-job stream, updates in order', async () => {
+    const list = streams()
+    const t = countedTimers()
+    const client = createClient({ ...base(t), token: 'secret' })
+    const seen: JobEvent[] = []
+    const p = client.waitForJob('a', { onProgress: (j) => seen.push(j) })
+    await until(() => list.length === 1)
+    const s = list[0]!
+    expect(s.ids).toEqual(['a'])
+    expect(s.request.headers.get('authorization')).toBe('Bearer secret')
+    expect(s.request.headers.get('accept')).toBe('text/event-stream')
+    expect(s.request.headers.get('last-event-id')).toBeNull()
+    const e1 = ev('a', 'active', { progress: 50 })
+    const e2 = ev('a', 'completed')
+    s.event(e1)
+    s.event(e1) // a repeat is dropped
+    s.event(e2)
+    expect(await p).toEqual(e2)
+    expect(seen).toEqual([e1, e2])
+    expect(client.transport).toBe('sse')
+    await client.close()
+    expect(t.pending).toBe(0)
+  })
+
+  it('watching more jobs reopens the stream with all ids and their cursors', async () => {
+    const list = streams()
+    const client = createClient(base())
+    const pa = client.waitForJob('a')
+    await until(() => list.length === 1)
+    const a1 = ev('a', 'active')
+    list[0]!.event(a1)
+    await until(() => client.state === 'connected')
+    const pb = client.waitForJob('b')
+    await until(() => list.length === 2)
+    const s = list[1]!
+    expect(s.ids).toEqual(['a', 'b'])
+    expect(s.request.headers.get('last-event-id')).toBe(`${a1.seq},0`)
+    s.event(ev('b', 'completed'))
+    await expect(pb).resolves.toMatchObject({ id: 'b' })
+    await until(() => list.length === 3)
+    expect(list[2]!.ids).toEqual(['a'])
+    list[2]!.event(ev('a', 'completed'))
+    await expect(pa).resolves.toMatchObject({ id: 'a', status: 'completed' })
+    await client.close()
+  })
+
+  it('reconnects after a drop with Last-Event-ID, without duplicates or reordering', async () => {
+    const list = streams()
+    const client = createClient(base())
+    const seen: number[] = []
+    const it = client.watch('a')
+    const collected = (async () => {
+      for await (const j of it) seen.push(j.seq)
+    })()
+    await until(() => list.length === 1)
+    const e1 = ev('a', 'active')
+    const e2 = ev('a', 'active')
+    list[0]!.event(e1)
+    list[0]!.event(e2)
+    list[0]!.end() // proxy drops the connection
+    await until(() => list.length === 2)
+    expect(list[1]!.request.headers.get('last-event-id')).toBe(String(e2.seq))
+    const e3 = ev('a', 'completed')
+    list[1]!.event(e1) // server replays (snapshot): must not reach the caller again
+    list[1]!.event(e3)
+    await collected
+    expect(seen).toEqual([e1.seq, e2.seq, e3.seq])
+    await client.close()
+  })
+
+  it('token_expired mid-stream: refreshes the token and resumes', async () => {
+    const list = streams()
+    let n = 0
+    const client = createClient({ ...base(), token: () => `t${++n}` })
+    const p = client.waitForJob('a')
+    await until(() => list.length === 1)
+    const e1 = ev('a', 'active')
+    list[0]!.event(e1)
+    list[0]!.write(`event: error\ndata: ${JSON.stringify({ code: 'token_expired', message: 'expired', id: 'a' })}\n\n`)
+    list[0]!.end()
+    await until(() => list.length === 2)
+    expect(list[1]!.request.headers.get('authorization')).toBe('Bearer t2')
+    expect(list[1]!.request.headers.get('last-event-id')).toBe(String(e1.seq))
+    list[1]!.event(ev('a', 'completed'))
+    await expect(p).resolves.toMatchObject({ status: 'completed' })
+    await client.close()
+  })
+
+  it('401 before the stream rejects with AuthError; a forbidden error event too', async () => {
+    server.use(http.get(`${GW}/v1/events`, () => HttpResponse.json({ error: { code: 'unauthorized', message: 'bad token' } }, { status: 401 })))
+    const client = createClient(base())
+    await expect(client.waitForJob('a')).rejects.toMatchObject({ name: 'AuthError', status: 401, code: 'unauthorized' })
+    server.resetHandlers()
+    const list = streams()
+    const p = client.waitForJob('b')
+    await until(() => list.length === 1)
+    list[0]!.write(`event: error\ndata: ${JSON.stringify({ code: 'forbidden', message: 'no', id: 'b' })}\n\n`)
+    await expect(p).rejects.toMatchObject({ name: 'AuthError', status: 403 })
+    await client.close()
+  })
+
+  it('exists:false waits the grace, then JobNotFoundError', async () => {
+    server.use(
+      http.get(`${GW}/v1/events`, () => {
+        const s = sseBody()
+        s.write(': ok\n\n')
+        s.subscribed('a', false)
+        return new HttpResponse(s.body, { headers: SSE_HEADERS })
+      }),
+    )
+    const t = countedTimers()
+    const client = createClient({ ...base(t), notFoundGrace: 100 })
+    await expect(client.waitForJob('a')).rejects.toMatchObject({ name: 'JobNotFoundError' })
+    await client.close()
+    expect(t.pending).toBe(0)
+  })
+})
+
+describe('fallback', () => {
+  const okPolling = (job: () => JobEvent) => http.get(`${GW}/v1/jobs/:id`, () => HttpResponse.json(job()))
+  const recordStates = (c: ReturnType<typeof createClient>) => {
+    const s: StateChange[] = []
+    c.onStateChange((x) => s.push(x))
+    return s
+  }
+
+  it('refused WebSocket → SSE', async () => {
+    const list = streams()
+    RefusedWebSocket.count = 0
+    const client = createClient({ ...base(), transports: ['websocket', 'sse', 'polling'], WebSocket: RefusedWebSocket as never })
+    const states = recordStates(client)
+    const p = client.waitForJob('a')
+    await until(() => list.length === 1)
+    list[0]!.event(ev('a', 'completed'))
+    await expect(p).resolves.toMatchObject({ status: 'completed' })
+    expect(RefusedWebSocket.count).toBe(1)
+    expect(states.map((s) => `${s.state}:${s.transport}`)).toEqual(['connecting:websocket', 'connecting:sse', 'connected:sse'])
+    expect(states[1]!.reason).toBe('fallback')
+    // The next job starts on the transport that worked.
+    const q = client.waitForJob('b')
+    await until(() => list.length === 2)
+    list[1]!.event(ev('b', 'completed'))
+    await q
+    expect(RefusedWebSocket.count).toBe(1)
+    await client.close()
+  })
+
+  it('no global WebSocket (Node 20 without ws) → next transport', async () => {
+    const list = streams()
+    const client = createClient({ ...base(), transports: ['websocket', 'sse'], WebSocket: undefined })
+    const p = client.waitForJob('a')
+    await until(() => list.length === 1)
+    list[0]!.event(ev('a', 'completed'))
+    await expect(p).resolves.toMatchObject({ status: 'completed' })
+    await client.close()
+  })
+
+  it('SSE held back by a buffering proxy (headers, no bytes) → polling within connectTimeout', async () => {
+    const held: ReturnType<typeof sseBody>[] = []
+    server.use(
+      http.get(`${GW}/v1/events`, () => {
+        const s = sseBody()
+        held.push(s)
+        return new HttpResponse(s.body, { headers: SSE_HEADERS })
+      }),
+      okPolling(() => ev('a', 'completed')),
+    )
+    const client = createClient({ ...base(), transports: ['sse', 'polling'], connectTimeout: 150 })
+    const t0 = Date.now()
+    const job = await client.waitForJob('a', { onProgress: (_, i) => expect(i.transport).toBe('polling') })
+    expect(job.status).toBe('completed')
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(140)
+    expect(Date.now() - t0).toBeLessThan(1000)
+    // (Aborting the fetch cancels the body in browsers and undici; msw's mocked body ignores it.)
+    await client.close()
+  })
+
+  it.each([
+    ['5xx', () => new HttpResponse('bad gateway', { status: 502 })],
+    ['network error', () => HttpResponse.error()],
+    ['a stream that ends before delivering', () => new HttpResponse('', { headers: SSE_HEADERS })],
+  ])('SSE %s → polling', async (_, respond) => {
+    server.use(http.get(`${GW}/v1/events`, respond), okPolling(() => ev('a', 'completed')))
+    const client = createClient({ ...base(), transports: ['sse', 'polling'] })
+    const states = recordStates(client)
+    await expect(client.waitForJob('a')).resolves.toMatchObject({ status: 'completed' })
+    expect(states.map((s) => `${s.state}:${s.transport}`)).toEqual(['connecting:sse', 'connecting:polling', 'connected:polling'])
+    await client.close()
+  })
+
+  it('on polling, probes the better transport later and switches once it delivers', async () => {
+    let sseUp = false
+    const list: ReturnType<typeof sseBody>[] = []
+    server.use(
+      http.get(`${GW}/v1/events`, () => {
+        if (!sseUp) return new HttpResponse(null, { status: 502 })
+        const s = sseBody()
+        list.push(s)
+        s.write(': ok\n\n')
+        return new HttpResponse(s.body, { headers: SSE_HEADERS })
+      }),
+      http.get(`${GW}/v1/jobs/:id`, () => HttpResponse.json(ev('a', 'active'))),
+    )
+    const client = createClient({ ...base(), transports: ['sse', 'polling'], upgradeAfter: 100 })
+    const states = recordStates(client)
+    const p = client.waitForJob('a')
+    await until(() => client.transport === 'polling' && client.state === 'connected')
+    sseUp = true
+    await until(() => client.transport === 'sse')
+    expect(states.at(-1)).toMatchObject({ state: 'connected', transport: 'sse', reason: 'upgrade' })
+    list[0]!.event(ev('a', 'completed'))
+    await expect(p).resolves.toMatchObject({ status: 'completed' })
+    await client.close()
+  })
+})
