@@ -142,6 +142,7 @@ export function createJwtAuthorizer(options: JwtAuthorizerOptions): JwtAuthorize
 
   async function verify(token: string): Promise<Grant | Failure> {
     try {
+      // Two calls because jose overloads jwtVerify separately for a key and a key-picking function.
       const { payload } =
         typeof key === 'function' ? await jwtVerify(token, key, verifyOptions()) : await jwtVerify(token, key, verifyOptions())
       const patterns = parseJobsClaim(payload.jobs)
