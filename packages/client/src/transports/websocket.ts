@@ -13,6 +13,7 @@ export const websocket: TransportFactory = ({ options: o, sink, token }) => {
   let last = 0
   let timer: unknown
   const send = (f: ClientFrame) => up && ws!.send(JSON.stringify(f))
+  // Called once the socket is open, so the token function runs once per job and connection.
   const sub = (id: string) =>
     token(id).then((t) => ids.has(id) && send({ type: 'subscribe', id, since: ids.get(id), token: t }))
   const watch = (ms: number) => {
@@ -50,7 +51,7 @@ export const websocket: TransportFactory = ({ options: o, sink, token }) => {
   return {
     add(id, since) {
       ids.set(id, since)
-      sub(id)
+      up && sub(id)
     },
     remove(id) {
       ids.delete(id) && send({ type: 'unsubscribe', id })

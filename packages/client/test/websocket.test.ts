@@ -1,0 +1,192 @@
+// WebSocket unit tests run against a tiny real `ws` server on port 0 rather than msw's
+// WebSocket interception: the client takes its WebSocket constructor by injection (Node 20
+// has no global one), so a real socket is both simpler and closer to the truth.
+import { once } from 'node:events'
+import type { AddressInfo } from 'node:net'
+import { afterEach, describe, expect, it } from 'vitest'
+import { WebSocket, WebSocketServer } from 'ws'
+import { createClient, isAbortError, type ClientOptions, type JobEvent, type StateChange } from '../src/index.js'
+import { countedTimers, ev, sleep, until } from './helpers.js'
+
+type Frame = { type: string; id?: string; since?: number; token?: string }
+interface Peer {
+  ws: WebSocket
+  frames: Frame[]
+  send(f: object): void
+}
+
+let wss: WebSocketServer | undefined
+afterEach(async () => {
+  for (const c of wss?.clients ?? []) c.terminate()
+  await new Promise((r) => wss?.close(r) ?? r(0))
+  wss = undefined
+})
+
+/** A ws server that records frames; by default answers subscribe with `subscribed`. */
+async function server(onFrame?: (p: Peer, f: Frame) => void) {
+  wss = new WebSocketServer({ port: 0, host: '127.0.0.1' })
+  await once(wss, 'listening')
+  const peers: Peer[] = []
+  const paths: string[] = []
+  wss.on('connection', (ws, req) => {
+    paths.push(req.url!)
+    const p: Peer = { ws, frames: [], send: (f) => ws.send(JSON.stringify(f)) }
+    peers.push(p)
+    ws.on('message', (d) => {
+      const f = JSON.parse(String(d)) as Frame
+      p.frames.push(f)
+      if (onFrame) onFrame(p, f)
+      else if (f.type == 'subscribe') p.send({ type: 'subscribed', id: f.id, exists: true })
+    })
+  })
+  const url = `http://127.0.0.1:${(wss.address() as AddressInfo).port}`
+  return { url, peers, paths }
+}
+
+const base = (url: string, t = countedTimers()): ClientOptions => ({
+  url,
+  transports: ['websocket'],
+  WebSocket: WebSocket as unknown as ClientOptions['WebSocket'],
+  linger: 50,
+  connectTimeout: 500,
+  reconnect: { initial: 20, max: 40, factor: 2 },
+  setTimeout: t.setTimeout,
+  clearTimeout: t.clearTimeout,
+})
+const job = (e: JobEvent) => ({ type: 'job', job: e })
+
+describe('WebSocket transport', () => {
+  it('resolves; one socket carries every job; closes after the linger', async () => {
+    const s = await server()
+    const t = countedTimers()
+    const client = createClient({ ...base(s.url, t), token: (id) => `tok-${id}` })
+    const pa = client.waitForJob('a')
+    const pb = client.waitForJob('b')
+    await until(() => s.peers[0]?.frames.length === 2)
+    expect(s.paths).toEqual(['/v1/ws'])
+    expect(s.peers[0]!.frames).toEqual([
+      { type: 'subscribe', id: 'a', since: 0, token: 'tok-a' },
+      { type: 'subscribe', id: 'b', since: 0, token: 'tok-b' },
+    ])
+    const a = ev('a', 'completed', { result: { downloadUrl: '/x' } })
+    s.peers[0]!.send(job(ev('b', 'active')))
+    s.peers[0]!.send(job(a))
+    expect(await pa).toEqual(a)
+    expect(client.transport).toBe('websocket')
+    expect(client.state).toBe('connected')
+    s.peers[0]!.send(job(ev('b', 'completed')))
+    await pb
+    expect(s.peers).toHaveLength(1)
+    await until(() => client.state === 'idle')
+    await until(() => s.peers[0]!.ws.readyState === WebSocket.CLOSED)
+    expect(t.pending).toBe(0)
+    await client.close()
+  })
+
+  it('reconnects after a drop, resubscribes with since, never repeats a seq', async () => {
+    const s = await server()
+    const client = createClient(base(s.url))
+    const states: StateChange[] = []
+    client.onStateChange((c) => states.push(c))
+    const seen: number[] = []
+    const done = (async () => {
+      for await (const j of client.watch('a')) seen.push(j.seq)
+    })()
+    await until(() => s.peers[0]?.frames.length === 1)
+    const e1 = ev('a', 'active', { progress: 10 })
+    const e2 = ev('a', 'active', { progress: 20 })
+    s.peers[0]!.send(job(e1))
+    s.peers[0]!.send(job(e2))
+    await until(() => seen.length === 2)
+    s.peers[0]!.ws.terminate()
+    await until(() => s.peers[1]?.frames.length === 1)
+    expect(s.peers[1]!.frames[0]).toEqual({ type: 'subscribe', id: 'a', since: e2.seq })
+    const e3 = ev('a', 'completed')
+    s.peers[1]!.send(job(e2)) // replayed snapshot: dropped
+    s.peers[1]!.send(job(e1)) // older: dropped
+    s.peers[1]!.send(job(e3))
+    await done
+    expect(seen).toEqual([e1.seq, e2.seq, e3.seq])
+    expect(states.map((c) => c.state)).toEqual(['connecting', 'connected', 'reconnecting', 'connecting', 'connected'])
+    await client.close()
+  })
+
+  it('token_expired: asks for a new token and resubscribes from the last seq', async () => {
+    const s = await server()
+    let n = 0
+    const client = createClient({ ...base(s.url), token: () => `t${++n}` })
+    const p = client.waitForJob('a')
+    await until(() => s.peers[0]?.frames.length === 1)
+    const e1 = ev('a', 'active')
+    s.peers[0]!.send(job(e1))
+    s.peers[0]!.send({ type: 'error', id: 'a', code: 'token_expired', message: 'expired' })
+    await until(() => s.peers[0]!.frames.length === 2)
+    expect(s.peers[0]!.frames[1]).toEqual({ type: 'subscribe', id: 'a', since: e1.seq, token: 't2' })
+    s.peers[0]!.send(job(ev('a', 'completed')))
+    await expect(p).resolves.toMatchObject({ status: 'completed' })
+    await client.close()
+  })
+
+  it('a per-job forbidden error rejects that job only', async () => {
+    const s = await server()
+    const client = createClient(base(s.url))
+    const pa = client.waitForJob('a')
+    const pb = client.waitForJob('b')
+    await until(() => s.peers[0]?.frames.length === 2)
+    s.peers[0]!.send({ type: 'error', id: 'a', code: 'forbidden', message: 'not yours' })
+    await expect(pa).rejects.toMatchObject({ name: 'AuthError', status: 403, jobId: 'a' })
+    await until(() => s.peers[0]!.frames.length === 3)
+    expect(s.peers[0]!.frames[2]).toEqual({ type: 'unsubscribe', id: 'a' })
+    s.peers[0]!.send(job(ev('b', 'completed')))
+    await expect(pb).resolves.toMatchObject({ id: 'b' })
+    await client.close()
+  })
+
+  it('a socket that opens but stays silent counts as failed within connectTimeout', async () => {
+    const s = await server(() => {})
+    const client = createClient({ ...base(s.url), connectTimeout: 100 })
+    const states: StateChange[] = []
+    client.onStateChange((c) => states.push(c))
+    const p = client.waitForJob('a')
+    await until(() => states.some((c) => c.state === 'reconnecting'))
+    expect(states[1]).toMatchObject({ state: 'reconnecting', reason: 'error' })
+    await client.close()
+    await expect(p).rejects.toMatchObject({ code: 'client_closed' })
+  })
+
+  it('pings when quiet and reconnects after heartbeatTimeout of silence', async () => {
+    let answer = true
+    const s = await server((p, f) => {
+      if (f.type == 'subscribe') p.send({ type: 'subscribed', id: f.id, exists: true })
+      if (f.type == 'ping' && answer) p.send({ type: 'pong' })
+    })
+    const client = createClient({ ...base(s.url), connectTimeout: 100, heartbeatTimeout: 150 })
+    const p = client.waitForJob('a')
+    await until(() => s.peers[0]?.frames.some((f) => f.type == 'ping'))
+    answer = false
+    await until(() => s.peers.length === 2, 2000)
+    s.peers[1]!.send(job(ev('a', 'completed')))
+    await p
+    await client.close()
+  })
+
+  it('abort while connecting and while connected: AbortError, socket released', async () => {
+    const s = await server()
+    const t = countedTimers()
+    const client = createClient({ ...base(s.url, t), linger: 0 })
+    const c1 = new AbortController()
+    const p1 = client.waitForJob('a', { signal: c1.signal })
+    c1.abort()
+    await expect(p1).rejects.toSatisfy(isAbortError)
+    const c2 = new AbortController()
+    const p2 = client.waitForJob('b', { signal: c2.signal })
+    await until(() => client.state === 'connected')
+    c2.abort()
+    await expect(p2).rejects.toMatchObject({ name: 'AbortError' })
+    await until(() => client.state === 'idle')
+    await sleep(20)
+    expect(t.pending).toBe(0)
+    await until(() => s.peers.every((p) => p.ws.readyState === WebSocket.CLOSED))
+    await client.close()
+  })
+})
