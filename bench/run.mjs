@@ -32,6 +32,8 @@ const cfg = {
 const rounds = Math.max(1, Number(process.env.JOBCAST_BENCH_ROUNDS ?? 3))
 const wants = (s) => !only || only.includes(s)
 const log = (...a) => console.log('[bench]', ...a)
+const loads = [] // 1-minute load average at each scenario start: the machine is shared
+const load = (what) => { const l = os.loadavg()[0].toFixed(2); loads.push(`${what} ${l}`); return `(load average ${l})` }
 const started = Date.now()
 const elapsed = () => `${((Date.now() - started) / 1000).toFixed(0)}s`
 
@@ -100,24 +102,37 @@ async function measured(srv, key, fn) {
   return r
 }
 
+/** Start counting CPU of every process; the returned function gives each one's share of a core since. */
+function cpuShares(srv) {
+  const pids = { server: srv.pid, clients: worker.child.pid, publisher: producer.child.pid, redis: redis.child.pid }
+  const t0 = Date.now()
+  const c0 = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuMs(pid)]))
+  return () => {
+    const ms = Date.now() - t0
+    return Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, `${Math.round(((cpuMs(pid) - c0[k]) / ms) * 100)}%`]))
+  }
+}
+const shareLine = (r) => (r.cpuShare ? `; CPU of a core: ${Object.entries(r.cpuShare).map(([k, v]) => `${k} ${v}`).join(', ')}` : '')
+
 /** Subscribe, publish at a steady rate from the other process, collect. */
 async function stream(srv, { transport, jobs, subsPerJob, events, rate, tag }) {
   const open = await worker.call('streamOpen', { base: srv.base, transport, jobs, subsPerJob, events, tag })
   await sleep(200)
   const c0 = cpuMs(srv.pid) // server CPU of the publish phase only, not of the connection ramp
+  const share = cpuShares(srv)
   const p = await producer.call('publishSteady', { jobs, events, rate, tag })
   const r = await worker.call('streamDrain', { expected: jobs * subsPerJob * events })
-  return { ...r, ...p, connectMs: open.connectMs, serverCpuMs: cpuMs(srv.pid) - c0 }
+  return { ...r, ...p, connectMs: open.connectMs, serverCpuMs: cpuMs(srv.pid) - c0, cpuShare: share() }
 }
 let warmups = 0
 const warm = (srv, transport) => stream(srv, { transport, jobs: 100, subsPerJob: 1, events: 10, rate: 2000, tag: `${tag}w${++warmups}` })
 const streamLine = (r) =>
   `p50 ${r.p50} ms, p99 ${r.p99} ms, max ${r.max} ms; ${r.received}/${r.expected} delivered, lost ${r.lost}, out-of-order ${r.outOfOrder}, dup ${r.duplicates}` +
-  `${r.unexpectedEnds ? `, ${r.unexpectedEnds} unexpected ends (${r.endReasons.join('; ')})` : ''}; server CPU ${r.serverCpuMs} ms`
+  `${r.unexpectedEnds ? `, ${r.unexpectedEnds} unexpected ends (${r.endReasons.join('; ')})` : ''}; server CPU ${r.serverCpuMs} ms${shareLine(r)}`
 
 if (wants('latency')) {
   const c = cfg.latency
-  log(`latency: ${c.jobs} jobs × 1 subscriber × ${c.events} events at ${c.rate}/s, WebSocket then SSE`)
+  log(`latency: ${c.jobs} jobs × 1 subscriber × ${c.events} events at ${c.rate}/s, WebSocket then SSE ${load('latency')}`)
   await onEach('latency', ['latencyWs', 'latencySse'], async (srv) => {
     for (const [transport, key] of [['ws', 'latencyWs'], ['sse', 'latencySse']]) {
       await warm(srv, transport)
@@ -129,7 +144,7 @@ if (wants('latency')) {
 
 if (wants('fanout')) {
   const c = cfg.fanout
-  log(`fan-out: 1 job × ${c.subs} WebSocket subscribers, ${c.events} events at ${c.rate}/s`)
+  log(`fan-out: 1 job × ${c.subs} WebSocket subscribers, ${c.events} events at ${c.rate}/s ${load('fan-out')}`)
   await onEach('fan-out', ['fanout'], async (srv) => {
     await stream(srv, { transport: 'ws', jobs: 1, subsPerJob: 200, events: 10, rate: 50, tag: `${tag}fw${srv.kind[0]}` })
     const r = await measured(srv, 'fanout', () => stream(srv, { transport: 'ws', jobs: 1, subsPerJob: c.subs, events: c.events, rate: c.rate, tag: `${tag}f${srv.kind[0]}` }))
@@ -139,7 +154,7 @@ if (wants('fanout')) {
 
 if (wants('throughput')) {
   const c = cfg.throughput
-  log(`throughput: ${c.jobs} jobs × 1 WebSocket subscriber, ≤ ${c.window} events in flight, ${c.durationMs / 1000} s after ${c.warmMs / 1000} s warm-up; median of ${rounds} interleaved rounds`)
+  log(`throughput: ${c.jobs} jobs × 1 WebSocket subscriber, ≤ ${c.window} events in flight, ${c.durationMs / 1000} s after ${c.warmMs / 1000} s warm-up; median of ${rounds} interleaved rounds ${load('throughput')}`)
   await onEach('throughput', ['throughput'], async (srv, round) => {
     const r = await measured(srv, 'throughput', async () => {
       const t = `${tag}t${srv.kind[0]}${round}`
@@ -148,24 +163,21 @@ if (wants('throughput')) {
       await producer.call('pumpStart', { jobs: c.jobs, window: c.window, tag: t })
       await sleep(c.warmMs)
       const c0 = cpuMs(srv.pid) // server CPU of the measured window only
-      const others = { clients: worker.child.pid, publisher: producer.child.pid, redis: redis.child.pid }
-      const o0 = Object.fromEntries(Object.entries(others).map(([k, pid]) => [k, cpuMs(pid)]))
+      const share = cpuShares(srv) // which process is the bottleneck?
       const m = await worker.call('throughputMeasure', { warmMs: 0, durationMs: c.durationMs })
       const serverCpuMs = cpuMs(srv.pid) - c0
-      // Which process is the bottleneck? CPU share of each during the window.
-      const cpuShare = { server: `${Math.round(serverCpuMs / m.seconds / 10)}%` }
-      for (const [k, pid] of Object.entries(others)) cpuShare[k] = `${Math.round((cpuMs(pid) - o0[k]) / m.seconds / 10)}%`
+      const cpuShare = share()
       const p = await producer.call('pumpStop')
       const d = await worker.call('throughputDrain', { published: p.published })
       return { ...m, ...d, pubErrors: p.pubErrors, serverCpuMs, cpuWork: Math.round(m.eventsPerSec * m.seconds), cpuShare }
     })
-    log(`  ${elapsed()} throughput ${srv.kind} round ${round}/${rounds}: ${r.eventsPerSec} events/s delivered; ${r.delivered}/${r.published}, lost ${r.lost}, out-of-order ${r.outOfOrder}, dup ${r.duplicates}; CPU of a core: ${Object.entries(r.cpuShare).map(([k, v]) => `${k} ${v}`).join(', ')}`)
+    log(`  ${elapsed()} throughput ${srv.kind} round ${round}/${rounds}: ${r.eventsPerSec} events/s delivered; ${r.delivered}/${r.published}, lost ${r.lost}, out-of-order ${r.outOfOrder}, dup ${r.duplicates}; ${shareLine(r).slice(2)}`)
   }, { rounds, metric: 'eventsPerSec' })
 }
 
 if (wants('memory')) {
   const c = cfg.memory
-  log(`memory: RSS with 0 and with ${c.count} idle connections (each subscribed to its own job, which has a snapshot), WebSocket then SSE, fresh server each`)
+  log(`memory: RSS with 0 and with ${c.count} idle connections (each subscribed to its own job, which has a snapshot), WebSocket then SSE, fresh server each ${load('memory')}`)
   for (const [transport, key] of [['ws', 'memoryWs'], ['sse', 'memorySse']]) {
     const ids = Array.from({ length: c.count }, (_, k) => `${tag}m${transport}-${k}`)
     await producer.call('prepublish', { ids })
@@ -188,7 +200,7 @@ if (wants('memory')) {
 
 if (wants('polling')) {
   const c = cfg.polling
-  log(`polling: GET /v1/jobs/:id, ${c.connections} keep-alive connections, ${c.durationSec} s (after 1 s warm-up); median of ${rounds} interleaved rounds`)
+  log(`polling: GET /v1/jobs/:id, ${c.connections} keep-alive connections, ${c.durationSec} s (after 1 s warm-up); median of ${rounds} interleaved rounds ${load('polling')}`)
   const id = `${tag}p`
   await producer.call('prepublish', { ids: [id] })
   await onEach('polling', ['polling'], async (srv, round) => {
@@ -223,6 +235,7 @@ const doc = `# jobcast benchmark — ${stamp}
 - CPU: ${cpuModel}, ${os.cpus().length} cores; ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM
 - ${redis.version}
 - git commit: ${commit}${dirty}
+- 1-minute load average at scenario starts (2 cores, shared with other work): ${loads.join(', ')}; at the end ${os.loadavg()[0].toFixed(2)}
 - publisher: ${publisher}
 - gateway: \`node packages/gateway/dist/cli.js --redis-url … --insecure-open${gatewayArgs.length ? ` ${gatewayArgs.join(' ')}` : ''}\` (open auth: no token checks)${gatewayBuilt ? '' : ' — NOT BUILT, not measured'}
 - baseline: \`node bench/baseline-relay.mjs\` (node:http + ws + ioredis, raw forward)
