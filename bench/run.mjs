@@ -9,7 +9,7 @@
  *      JOBCAST_BENCH_PROF=gateway|baseline (write a --cpu-prof of that server to the log dir).
  * Always exits 0 after a complete run: missed targets are results, marked FAIL.
  */
-import { execSync } from 'node:child_process'
+import { execFileSync, execSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -38,12 +38,22 @@ const started = Date.now()
 const elapsed = () => `${((Date.now() - started) / 1000).toFixed(0)}s`
 
 const gatewayBuilt = fs.existsSync(path.join(root, 'packages/gateway/dist/cli.js'))
+if (gatewayBuilt) {
+  // Per-IP connection and request-rate limits would throttle a load that all comes from
+  // 127.0.0.1: lift whichever the CLI offers (a value it documents as unlimited, else a huge one).
+  const help = execFileSync(process.execPath, [path.join(root, 'packages/gateway/dist/cli.js'), '--help'], { encoding: 'utf8' })
+  for (const line of help.split('\n')) {
+    const m = /^\s+(--[a-z0-9-]+)[ =]<[^>]+>\s+(.*)$/.exec(line)
+    if (!m || gatewayArgs.includes(m[1]) || !/per-ip|rate|max-conn/.test(m[1])) continue
+    gatewayArgs.push(m[1], /\b0\b[^,;)]*(unlimited|no limit|disable|off)/i.test(m[2]) ? '0' : '1000000')
+  }
+}
 const servers = gatewayBuilt ? ['gateway', 'baseline'] : ['baseline']
 const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'jobcast-bench-'))
 const tag = `b${Date.now().toString(36)}`
 const results = { gateway: {}, baseline: {} }
 
-log(`scale ${scale}, servers: ${servers.join(' + ')}${gatewayBuilt ? '' : ' (packages/gateway/dist/cli.js missing: run `npm run build`)'}; logs in ${logDir}`)
+log(`scale ${scale}, servers: ${servers.join(' + ')}${gatewayArgs.length ? `, gateway flags ${gatewayArgs.join(' ')}` : ''}${gatewayBuilt ? '' : ' (packages/gateway/dist/cli.js missing: run `npm run build`)'}; logs in ${logDir}`)
 const redis = await startRedis()
 log(`${redis.version.split(' ').slice(0, 3).join(' ')} on port ${redis.port}`)
 const worker = startWorker() // the client connections
