@@ -34,6 +34,11 @@ afterAll(async () => {
 })
 
 describe('demo page', () => {
+  it('loads the client bundle from /jobcast.js (window.Jobcast)', async () => {
+    expect(await page.evaluate(() => typeof (window as unknown as { Jobcast?: { createClient?: unknown } }).Jobcast?.createClient)).toBe('function')
+    expect(await page.getByTestId('notice').isHidden()).toBe(true)
+  })
+
   it('runs Export CSV to 100 % over WebSocket and shows the download link', async () => {
     const sockets: string[] = []
     page.on('websocket', (ws) => sockets.push(ws.url()))
