@@ -12,6 +12,7 @@ import { JobcastProgressElement } from './jobcast-progress.js'
 
 export { JobcastProgressElement } from './jobcast-progress.js'
 export type { JobcastProgressDetail } from './jobcast-progress.js'
+export type { JobSubscriber } from './client-cache.js'
 
 /** The tag name the element is registered under. */
 export const JOBCAST_PROGRESS_TAG = 'jobcast-progress'

@@ -4,3 +4,4 @@
  */
 export { useJob } from './use-job.js'
 export type { UseJobOptions, UseJobResult } from './use-job.js'
+export type { JobSubscriber } from '../element/client-cache.js'

@@ -44,6 +44,8 @@ const EMPTY: HookState = { key: undefined, job: undefined, progress: 0, error: u
  * Watches job `id` (pass `undefined`/`null` to watch nothing) and re-renders on every update.
  * Unsubscribes on unmount and when `id` changes. All hooks on a page with the same `url` and
  * `token` share one client, hence one WebSocket; a StrictMode double mount reuses it.
+ * A token function is compared by identity: keep it stable (`useCallback`, or define it
+ * outside the component), or each render resubscribes.
  *
  * @example
  * ```tsx
