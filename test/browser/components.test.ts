@@ -4,6 +4,7 @@
  * events and frees its socket when removed; the React example's `useJob` updates under
  * StrictMode with one socket; the plain-HTML example completes with the IIFE bundle.
  */
+import { mkdir } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
 import type { Browser, Page } from 'playwright-core'
@@ -50,6 +51,7 @@ beforeAll(async () => {
     },
   })
   publisher = createPublisher({ url: redis.url, prefix })
+  await mkdir('test-results', { recursive: true })
 })
 
 afterAll(async () => {
@@ -127,6 +129,7 @@ describe('<jobcast-progress> in Chromium', () => {
     expect(await alert.textContent()).toBe('Disk full')
     expect(await alert.isVisible()).toBe(true)
 
+    await page.screenshot({ path: 'test-results/element.png' })
     const events = await seenEvents(page)
     expect(events.filter((e) => e.startsWith('ok '))).toEqual([
       'ok jobcast:progress active 0',
