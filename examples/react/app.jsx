@@ -5,7 +5,7 @@ import { useJob } from '@jobcast/client/react'
 
 function ExportCard() {
   const [jobId, setJobId] = useState(undefined)
-  const { status, progress, job, error, transport } = useJob(jobId, { url: location.origin })
+  const { status, progress, job, error, transport } = useJob(jobId, { url: '/' })
 
   async function start() {
     const response = await fetch('/start', { method: 'POST' })

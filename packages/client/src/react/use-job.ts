@@ -10,8 +10,9 @@ import type { JobEvent, JobStatus } from '../protocol.js'
 /** Options of {@link useJob}: the client's options (shared per `url` + `token`), or a client of your own. */
 export interface UseJobOptions extends Partial<ClientOptions> {
   /**
-   * A client to use instead of the shared one made from `url` and `token`; the hook does not
-   * close it. One of `client` or `url` is required. @default undefined
+   * A client to use instead of the shared one made from `url` (absolute, or relative to the
+   * page) and `token`; the hook does not close it. One of `client` or `url` is required.
+   * @default undefined
    */
   client?: JobSubscriber
 }
@@ -64,7 +65,9 @@ export function useJob<R = Record<string, unknown>>(id: string | null | undefine
     let target = client
     if (!target) {
       if (!url) throw new Error('[jobcast] useJob needs options.url (the gateway URL) or options.client')
-      lease = acquireClient({ ...initialOptions, url, token })
+      // A relative URL ('/jobcast') means this page's origin, as for <jobcast-progress src>.
+      const absolute = typeof document === 'undefined' ? url : new URL(url, document.baseURI).href
+      lease = acquireClient({ ...initialOptions, url: absolute, token })
       target = lease.client
     }
     let active = true
