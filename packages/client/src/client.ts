@@ -272,15 +272,17 @@ export function createClient(options: ClientOptions): JobcastClient {
     if (!ID.test(id)) return s.err(new JobcastClientError('invalid_job_id', 'bad job id: use 1-128 of A-Za-z0-9._:@-', id))
     o.clearTimeout(lingerT)
     let j = jobs.get(id)
-    if (!j) {
-      jobs.set(id, (j = { id, seq: 0, subs: new Set(), expired: 0 }))
+    if (j) {
+      j.subs.add(s)
+      if (j.last) s.up(j.last, { transport: name! })
+    } else {
+      jobs.set(id, (j = { id, seq: 0, subs: new Set([s]), expired: 0 }))
+      // Subscribed first: a transport may fail the job synchronously (a throwing token function).
       if (cur) {
         cur.t.add(id, 0)
         probe?.t.add(id, 0)
       } else if (!retryT) open(idx, 'open')
     }
-    j.subs.add(s)
-    if (j.last) s.up(j.last, { transport: name! })
   }
 
   const untrack = (id: string, s: Sub) => {

@@ -58,7 +58,7 @@ export class JobTimeoutError extends JobcastClientError {
 export class JobNotFoundError extends JobcastClientError {
   override name = 'JobNotFoundError'
   constructor(jobId: string) {
-    super('job_not_found', `job ${jobId} not found: check the id or raise notFoundGrace`, jobId)
+    super('job_not_found', `job ${jobId} not found: check the id (or notFoundGrace)`, jobId)
   }
 }
 
