@@ -47,10 +47,10 @@ it('the built CLI serves the demo and exits 0 on SIGTERM, ending its streams', a
   try {
     const deadline = Date.now() + 10_000
     // The banner ends with the open-mode warning (demo mode is always open).
-    while (!/OPEN MODE/.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25))
+    while (!/WARNING: open mode[\s\S]*\*{78}/i.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25))
     const url = /listening on (http:\/\/\S+)/.exec(out)?.[1]
     expect(url, out).toBeDefined()
-    expect(out).toMatch(/WARNING: OPEN MODE/)
+    expect(out).toMatch(/WARNING: open mode/i)
     expect(out).toMatch(/embedded/)
     const created = await fetch(`${url}/demo/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"kind":"slow"}' })
     expect(created.status).toBe(202)

@@ -1,27 +1,47 @@
-/** From parsed configuration to gateway options (pure, testable without starting anything). */
-import { openAuthorizer, type Authorizer } from './auth/authorizer.js'
+/** From parsed configuration to gateway options (pure apart from reading key files; nothing starts). */
+import { authorizerFromConfig as authFromConfig, type AuthSetup } from './auth/authorizer-from-config.js'
+import type { Authorizer } from './auth/authorizer.js'
 import type { GatewayConfig } from './config.js'
 import type { GatewayOptions } from './create-gateway.js'
+import { createSecurityHooks, parsePollRate, type SecurityHooks } from './limits/security-hooks.js'
 
 /**
- * Which authorizer the configuration asks for. Open mode must be explicit (`--insecure-open`,
- * implied by `--demo`); token verification options extend this function.
+ * Which authorizer the configuration asks for: JWT job tokens from `--secret`, `--public-key`
+ * or `--jwks`; open mode only when explicit (`--insecure-open`, implied by `--demo`).
+ * @throws a `[jobcast]` error saying how to fix the configuration
  */
-export function authorizerFromConfig(config: GatewayConfig): Authorizer {
-  if (config.insecureOpen) return openAuthorizer
-  throw new Error(
-    '[jobcast] no job token verification is configured: for local development start with --insecure-open ' +
-      '(or JOBCAST_INSECURE_OPEN=1), or try the demo with --demo',
-  )
+export function authorizerFromConfig(config: GatewayConfig): AuthSetup {
+  return authFromConfig({
+    secret: config.secret,
+    publicKeyFile: config.publicKeyFile,
+    jwksFile: config.jwksFile,
+    audience: config.audience,
+    issuer: config.issuer,
+    maxTokenBytes: config.maxTokenBytes,
+    insecureOpen: config.insecureOpen,
+  })
 }
 
-/** Gateway options from the configuration. */
-export function gatewayOptionsFromConfig(config: GatewayConfig, authorizer: Authorizer): GatewayOptions {
+/** CORS, per-IP limits and the WebSocket upgrade check from the configuration. */
+export function securityFromConfig(config: GatewayConfig): SecurityHooks {
+  return createSecurityHooks({
+    corsOrigins: config.corsOrigins,
+    maxConnectionsPerIp: config.maxConnectionsPerIp,
+    maxSsePerIp: config.maxSsePerIp,
+    ...parsePollRate(config.pollRate),
+    trustProxyHops: config.trustProxyHops,
+  })
+}
+
+/** Gateway options from the configuration (security hooks included). */
+export function gatewayOptionsFromConfig(config: GatewayConfig, authorizer: Authorizer, security: SecurityHooks = securityFromConfig(config)): GatewayOptions {
   return {
     redisUrl: config.demo ? undefined : config.redisUrl,
     prefix: config.prefix,
     ttlSeconds: config.ttlSeconds,
     authorizer,
+    beforeRoutes: (app) => security.beforeRoutes(app),
+    checkUpgrade: security.checkUpgrade,
     heartbeatMs: config.heartbeatMs,
     wsPingIntervalMs: config.wsPingIntervalMs,
     maxSubscriptions: config.maxSubscriptions,
@@ -31,4 +51,3 @@ export function gatewayOptionsFromConfig(config: GatewayConfig, authorizer: Auth
     shutdownTimeoutMs: config.shutdownTimeoutMs,
   }
 }
-

@@ -3,21 +3,17 @@
  * `jobcast-gateway`: parse flags/env, start the gateway, shut down gracefully on
  * SIGTERM/SIGINT within the shutdown bound.
  */
-import type { Authorizer } from './auth/authorizer.js'
-import { authorizerFromConfig, gatewayOptionsFromConfig } from './cli-options.js'
+import type { AuthSetup } from './auth/authorizer-from-config.js'
+import { authorizerFromConfig, gatewayOptionsFromConfig, securityFromConfig } from './cli-options.js'
 import { helpText, parseConfig, type GatewayConfig } from './config.js'
 import { createGateway } from './create-gateway.js'
 import { createDemo } from './demo/demo-routes.js'
 
-const LOUD = [
-  '',
-  '  ******************************************************************',
-  '  *  [jobcast] WARNING: OPEN MODE — every client can read every    *',
-  '  *  job\'s events without a token. Local development only: never   *',
-  '  *  expose this gateway to a network you do not trust.            *',
-  '  ******************************************************************',
-  '',
-].join('\n')
+/** Frames the open-mode warning so it cannot be missed in a log. */
+function loud(text: string): string {
+  const bar = '*'.repeat(78)
+  return `\n${bar}\n${text}\n${bar}\n`
+}
 
 async function main(): Promise<void> {
   let config: GatewayConfig
@@ -31,15 +27,17 @@ async function main(): Promise<void> {
     process.stdout.write(helpText())
     return
   }
-  let authorizer: Authorizer
+  let auth: AuthSetup
+  let security: ReturnType<typeof securityFromConfig>
   try {
-    authorizer = authorizerFromConfig(config)
+    auth = authorizerFromConfig(config)
+    security = securityFromConfig(config)
   } catch (error) {
     console.error(error instanceof Error ? error.message : String(error))
     process.exit(2)
   }
   const demo = config.demo ? createDemo() : undefined
-  const gateway = createGateway({ ...gatewayOptionsFromConfig(config, authorizer), extraRoutes: demo?.routes })
+  const gateway = createGateway({ ...gatewayOptionsFromConfig(config, auth.authorizer, security), extraRoutes: demo?.routes })
   let url: string
   try {
     ;({ url } = await gateway.listen(config.port, config.host))
@@ -56,13 +54,14 @@ async function main(): Promise<void> {
   const mode = gateway.bus.kind === 'redis' ? `redis (${redactUrl(config.redisUrl ?? '')}, prefix ${config.prefix})` : 'embedded (in-memory bus, no Redis)'
   console.log(`[jobcast] gateway listening on ${url}`)
   console.log(`[jobcast] bus: ${mode}`)
+  console.log(`[jobcast] ${auth.summary}`)
   console.log(`[jobcast] transports: ${url.replace(/^http/, 'ws')}/v1/ws · ${url}/v1/jobs/:id/events · ${url}/v1/events?id=… · ${url}/v1/jobs/:id`)
   if (demo) {
     console.log(`[jobcast] demo: open ${url}/ or start a job:`)
     console.log(`  curl -s -X POST ${url}/demo/jobs -H 'content-type: application/json' -d '{"kind":"export"}'`)
     console.log(`  curl -N ${url}/v1/jobs/<id>/events`)
   }
-  if (authorizer.open) console.warn(LOUD)
+  if (auth.warning) console.warn(loud(auth.warning))
 
   let stopping = false
   const stop = (signal: string): void => {

@@ -37,11 +37,34 @@ export interface GatewayConfig {
   demo: boolean
   /** Allow every request without a token (local development only). @default false */
   insecureOpen: boolean
+  /** HS256 shared secret for job tokens (prefer the env var: flags show in `ps`). @default undefined */
+  secret: string | undefined
+  /** PEM public key file (RS256/ES256 job tokens). @default undefined */
+  publicKeyFile: string | undefined
+  /** JWKS file (RS256/ES256 job tokens). @default undefined */
+  jwksFile: string | undefined
+  /** Required `aud` claim. @default undefined (not checked) */
+  audience: string | undefined
+  /** Required `iss` claim. @default undefined (not checked) */
+  issuer: string | undefined
+  /** Longest accepted token, bytes. @default 4096 */
+  maxTokenBytes: number
+  /** Allowed browser origins (CORS and WebSocket upgrades). @default [] (same host only) */
+  corsOrigins: string[]
+  /** WebSocket connections per client IP (0 = unlimited). @default 64 */
+  maxConnectionsPerIp: number
+  /** SSE streams per client IP (0 = unlimited). @default 32 */
+  maxSsePerIp: number
+  /** Polling rate per client IP: `<per-second>[:<burst>]`. @default '20:40' */
+  pollRate: string
+  /** Trusted reverse-proxy hops for `X-Forwarded-For`. @default 0 */
+  trustProxyHops: number
   /** `--help` was asked for. @default false */
   help: boolean
 }
 
-type Kind = 'int' | 'string' | 'bool'
+/** `list`: repeatable flag and/or comma-separated value. */
+type Kind = 'int' | 'string' | 'bool' | 'list'
 
 /** One configurable option: its flag, env vars, type, default and help line. */
 export interface OptionSpec {
@@ -70,6 +93,17 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
   { key: 'shutdownTimeoutMs', flag: '--shutdown-timeout', env: ['JOBCAST_SHUTDOWN_TIMEOUT'], kind: 'int', arg: '<ms>', help: 'bound on graceful shutdown, ms' },
   { key: 'demo', flag: '--demo', env: ['JOBCAST_DEMO'], kind: 'bool', help: 'demo mode: embedded bus, open auth, demo page and /demo routes' },
   { key: 'insecureOpen', flag: '--insecure-open', env: ['JOBCAST_INSECURE_OPEN'], kind: 'bool', help: 'allow every request without a token (development only)' },
+  { key: 'secret', flag: '--secret', env: ['JOBCAST_SECRET'], kind: 'string', arg: '<s>', help: 'HS256 job token secret, 32+ bytes (prefer the env var)' },
+  { key: 'publicKeyFile', flag: '--public-key', env: ['JOBCAST_PUBLIC_KEY'], kind: 'string', arg: '<file>', help: 'PEM public key for RS256/ES256 job tokens' },
+  { key: 'jwksFile', flag: '--jwks', env: ['JOBCAST_JWKS'], kind: 'string', arg: '<file>', help: 'JWKS file for RS256/ES256 job tokens' },
+  { key: 'audience', flag: '--audience', env: ['JOBCAST_AUDIENCE'], kind: 'string', arg: '<aud>', help: 'required aud claim of job tokens' },
+  { key: 'issuer', flag: '--issuer', env: ['JOBCAST_ISSUER'], kind: 'string', arg: '<iss>', help: 'required iss claim of job tokens' },
+  { key: 'maxTokenBytes', flag: '--max-token-bytes', env: ['JOBCAST_MAX_TOKEN_BYTES'], kind: 'int', arg: '<n>', help: 'longest accepted token, bytes' },
+  { key: 'corsOrigins', flag: '--cors-origin', env: ['JOBCAST_CORS_ORIGIN'], kind: 'list', arg: '<origin>', help: 'allowed browser origin (repeatable or comma-separated)' },
+  { key: 'maxConnectionsPerIp', flag: '--max-connections-per-ip', env: ['JOBCAST_MAX_CONNECTIONS_PER_IP'], kind: 'int', arg: '<n>', help: 'WebSocket connections per client IP (0 = unlimited)' },
+  { key: 'maxSsePerIp', flag: '--max-sse-per-ip', env: ['JOBCAST_MAX_SSE_PER_IP'], kind: 'int', arg: '<n>', help: 'SSE streams per client IP (0 = unlimited)' },
+  { key: 'pollRate', flag: '--poll-rate', env: ['JOBCAST_POLL_RATE'], kind: 'string', arg: '<r[:b]>', help: 'polling requests per second per IP [:burst] (0 = unlimited)' },
+  { key: 'trustProxyHops', flag: '--trust-proxy', env: ['JOBCAST_TRUST_PROXY'], kind: 'int', arg: '<hops>', help: 'reverse proxies trusted for X-Forwarded-For' },
   { key: 'help', flag: '--help', env: [], kind: 'bool', help: 'print this help and exit' },
 ]
 
@@ -89,10 +123,22 @@ export const DEFAULT_CONFIG: Readonly<GatewayConfig> = Object.freeze({
   shutdownTimeoutMs: 5_000,
   demo: false,
   insecureOpen: false,
+  secret: undefined,
+  publicKeyFile: undefined,
+  jwksFile: undefined,
+  audience: undefined,
+  issuer: undefined,
+  maxTokenBytes: 4_096,
+  corsOrigins: [],
+  maxConnectionsPerIp: 64,
+  maxSsePerIp: 32,
+  pollRate: '20:40',
+  trustProxyHops: 0,
   help: false,
 })
 
-function convert(spec: OptionSpec, raw: string, source: string): string | number | boolean {
+function convert(spec: OptionSpec, raw: string, source: string): string | number | boolean | string[] {
+  if (spec.kind === 'list') return raw.split(',').map((part) => part.trim()).filter((part) => part !== '')
   if (spec.kind === 'string') {
     if (raw === '') throw new ValidationError('invalid_event', `[jobcast] ${source} needs a value: see --help`)
     return raw
@@ -113,7 +159,8 @@ function convert(spec: OptionSpec, raw: string, source: string): string | number
  * Throws a {@link ValidationError} with a `[jobcast]` message on an unknown flag or bad value.
  */
 export function parseConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>> = {}): GatewayConfig {
-  const config: Record<string, unknown> = { ...DEFAULT_CONFIG }
+  const config: Record<string, unknown> = { ...DEFAULT_CONFIG, corsOrigins: [...DEFAULT_CONFIG.corsOrigins] }
+  const listsFromFlags = new Set<string>()
   for (const spec of OPTION_SPECS) {
     for (const name of [...spec.env].reverse()) {
       const raw = env[name]
@@ -136,7 +183,15 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
       raw = next
       i++
     }
-    config[spec.key] = convert(spec, raw, name)
+    const value = convert(spec, raw, name)
+    if (spec.kind === 'list') {
+      // A repeated list flag accumulates; the first one replaces the env value.
+      const previous = listsFromFlags.has(spec.key) ? (config[spec.key] as string[]) : []
+      listsFromFlags.add(spec.key)
+      config[spec.key] = [...previous, ...(value as string[])]
+    } else {
+      config[spec.key] = value
+    }
   }
   const result = config as unknown as GatewayConfig
   if (result.port > 65_535) throw new ValidationError('invalid_event', `[jobcast] --port must be 0–65535, got ${result.port}`)
@@ -150,8 +205,9 @@ export function helpText(): string {
     const flag = s.arg ? `${s.flag} ${s.arg}` : s.flag
     const env = s.env.length ? `  [env ${s.env.join(', ')}]` : ''
     const def = DEFAULT_CONFIG[s.key]
-    const shown = def === undefined ? '' : s.kind === 'bool' ? '' : `  (default ${JSON.stringify(def)})`
-    return `  ${flag.padEnd(28)}${s.help}${shown}${env}`
+    const empty = def === undefined || (Array.isArray(def) && def.length === 0)
+    const shown = empty || s.kind === 'bool' ? '' : `  (default ${JSON.stringify(def)})`
+    return `  ${flag.padEnd(31)}${s.help}${shown}${env}`
   })
   return [
     'Usage: jobcast-gateway [options]',

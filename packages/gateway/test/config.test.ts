@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { DEFAULT_CONFIG, OPTION_SPECS, helpText, parseConfig } from '../src/config.js'
-import { authorizerFromConfig, gatewayOptionsFromConfig } from '../src/cli-options.js'
+import { authorizerFromConfig, gatewayOptionsFromConfig, securityFromConfig } from '../src/cli-options.js'
 
 describe('parseConfig', () => {
   it('uses the defaults with no flags and no env', () => {
@@ -65,16 +65,55 @@ describe('helpText', () => {
   })
 })
 
-describe('cli options', () => {
-  it('refuses to run without token verification unless open mode is explicit', () => {
-    expect(() => authorizerFromConfig(parseConfig([], {}))).toThrow(/--insecure-open/)
-    expect(authorizerFromConfig(parseConfig(['--insecure-open'], {})).open).toBe(true)
+describe('security flags', () => {
+  it('reads token, CORS and per-IP options; list flags repeat or take commas, flags replace env', () => {
+    const config = parseConfig(
+      ['--secret', 's', '--audience', 'jobcast', '--issuer', 'app', '--cors-origin', 'https://a.example,https://b.example', '--cors-origin=https://c.example', '--poll-rate', '5:10', '--max-connections-per-ip', '3', '--max-sse-per-ip', '2', '--trust-proxy', '1', '--max-token-bytes', '2048'],
+      { JOBCAST_CORS_ORIGIN: 'https://env.example' },
+    )
+    expect(config).toMatchObject({
+      secret: 's',
+      audience: 'jobcast',
+      issuer: 'app',
+      corsOrigins: ['https://a.example', 'https://b.example', 'https://c.example'],
+      pollRate: '5:10',
+      maxConnectionsPerIp: 3,
+      maxSsePerIp: 2,
+      trustProxyHops: 1,
+      maxTokenBytes: 2048,
+    })
+    expect(parseConfig([], { JOBCAST_CORS_ORIGIN: 'https://env.example, https://two.example', JOBCAST_SECRET: 'x' })).toMatchObject({
+      corsOrigins: ['https://env.example', 'https://two.example'],
+      secret: 'x',
+    })
   })
 
-  it('maps config to gateway options; demo never uses Redis', () => {
-    const config = parseConfig(['--redis-url', 'redis://x:1', '--max-subscriptions', '7'], {})
-    const auth = authorizerFromConfig({ ...config, insecureOpen: true })
-    expect(gatewayOptionsFromConfig(config, auth)).toMatchObject({ redisUrl: 'redis://x:1', maxSubscriptions: 7 })
-    expect(gatewayOptionsFromConfig({ ...config, demo: true }, auth).redisUrl).toBeUndefined()
+  it('never prints a secret default in --help', () => {
+    expect(helpText()).toMatch(/--secret <s> {2,}HS256[^\n]*\[env JOBCAST_SECRET\]/)
+  })
+})
+
+describe('cli options', () => {
+  it('refuses to run without a token key unless open mode is explicit, and says how to fix it', () => {
+    expect(() => authorizerFromConfig(parseConfig([], {}))).toThrow(/--secret[\s\S]*--insecure-open/)
+    const open = authorizerFromConfig(parseConfig(['--insecure-open'], {}))
+    expect(open.authorizer.open).toBe(true)
+    expect(open.warning).toMatch(/WARNING/)
+    const secured = authorizerFromConfig(parseConfig([], { JOBCAST_SECRET: 'a-secret-that-is-long-enough-0123456789' }))
+    expect(secured.authorizer.open).toBe(false)
+  })
+
+  it('maps config to gateway options with security hooks; demo never uses Redis', () => {
+    const config = parseConfig(['--redis-url', 'redis://x:1', '--max-subscriptions', '7', '--insecure-open'], {})
+    const { authorizer } = authorizerFromConfig(config)
+    const options = gatewayOptionsFromConfig(config, authorizer)
+    expect(options).toMatchObject({ redisUrl: 'redis://x:1', maxSubscriptions: 7, authorizer })
+    expect(typeof options.checkUpgrade).toBe('function')
+    expect(typeof options.beforeRoutes).toBe('function')
+    expect(gatewayOptionsFromConfig({ ...config, demo: true }, authorizer).redisUrl).toBeUndefined()
+  })
+
+  it('rejects a malformed poll rate clearly', () => {
+    expect(() => securityFromConfig(parseConfig(['--poll-rate', 'fast'], {}))).toThrow(/--poll-rate/)
   })
 })
