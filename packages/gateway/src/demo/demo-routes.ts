@@ -49,10 +49,11 @@ const here = dirname(fileURLToPath(import.meta.url))
 /** packages/gateway/demo, from both src/demo and dist/demo. */
 const DEFAULT_PAGE_DIR = join(here, '..', '..', 'demo')
 
-function clientBundlePath(): string | undefined {
+/** A file of the installed client package's dist/ (resolved like any dependency). */
+function clientFile(name: string): string | undefined {
   try {
     const pkg = createRequire(import.meta.url).resolve('@jobcast/client/package.json')
-    return join(dirname(pkg), 'dist', 'jobcast.iife.js')
+    return join(dirname(pkg), 'dist', name)
   } catch {
     return undefined
   }
@@ -109,7 +110,12 @@ export function createDemo(options: DemoOptions = {}): Demo {
     })
 
     app.get('/jobcast.js', async () => {
-      return (await serveFile(clientBundlePath())) ?? errorResponse(404, 'not_found', 'the client bundle is not built: run npm run build')
+      return (await serveFile(clientFile('jobcast.iife.js'))) ?? errorResponse(404, 'not_found', 'the client bundle is not built: run npm run build')
+    })
+
+    // The drop-in element, when the client ships it as one self-contained browser module.
+    app.get('/jobcast-element.js', async () => {
+      return (await serveFile(clientFile('jobcast-element.js'))) ?? errorResponse(404, 'not_found', 'no self-contained element bundle (dist/jobcast-element.js) in @jobcast/client')
     })
 
     app.get('/', async () => (await serveFile(join(pageDir, 'index.html'))) ?? new Response(FALLBACK_PAGE, { headers: { 'content-type': 'text/html; charset=utf-8' } }))
