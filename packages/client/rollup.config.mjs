@@ -46,6 +46,6 @@ export default [
     // The IIFE leaves out the `is*Error` guards: in one page `instanceof Jobcast.JobFailedError` works.
     input: 'src/iife.ts',
     plugins: plugins(),
-    output: { file: 'dist/jobcast.iife.js', format: 'iife', name: 'Jobcast', plugins: [terser({ ecma: 2020, compress: { passes: 5, pure_getters: true, unsafe: true, booleans_as_integers: true }, format: { comments: false } }), size(BUDGET)] },
+    output: { file: 'dist/jobcast.iife.js', format: 'iife', name: 'Jobcast', strict: false, plugins: [terser({ ecma: 2020, compress: { passes: 5, pure_getters: true, unsafe: true, booleans_as_integers: true }, format: { comments: false } }), size(BUDGET)] },
   },
 ]

@@ -31,7 +31,8 @@ export const polling: TransportFactory = ({ options: o, sink, token }) => {
     try {
       const res = await o.fetch(`${o.url}/v1/jobs/${encodeURIComponent(id)}`, {
         headers: { ...auth(await (p.tok ??= token(id))), ...(p.since && { 'if-none-match': `"${p.since}"` }) },
-        cache: 'no-store',
+        // No `cache` option: with If-None-Match set, fetch bypasses the HTTP cache by itself
+        // (Fetch standard, "HTTP-network-or-cache fetch"); the gateway answers no-cache.
         signal: c.signal,
       })
       sink.alive()
