@@ -115,6 +115,20 @@ describe('client API', () => {
     await client.close()
   })
 
+  it('removes its abort listener when a wait settles', async () => {
+    script([ev('a', 'completed')])
+    const ctl = new AbortController()
+    let listeners = 0
+    const add = ctl.signal.addEventListener.bind(ctl.signal)
+    const remove = ctl.signal.removeEventListener.bind(ctl.signal)
+    ctl.signal.addEventListener = (...a: Parameters<AbortSignal['addEventListener']>) => (listeners++, add(...a))
+    ctl.signal.removeEventListener = (...a: Parameters<AbortSignal['removeEventListener']>) => (listeners--, remove(...a))
+    await waitForJob('a', { ...base(), signal: ctl.signal })
+    expect(listeners).toBe(0)
+    await expect(waitForJob('a', { ...base(), signal: ctl.signal, timeout: 1000 })).resolves.toBeDefined()
+    expect(listeners).toBe(0)
+  })
+
   it('close() rejects pending waits with client_closed, is idempotent, and later waits reject', async () => {
     script([ev('a', 'active')])
     const t = countedTimers()
@@ -184,9 +198,22 @@ describe('page visibility and connectivity (polling)', () => {
     const doc = Object.assign(new EventTarget(), { visibilityState: 'hidden' as DocumentVisibilityState })
     const win = new EventTarget()
     const g = globalThis as Record<string, unknown>
+    let listeners = 0
+    const counted = (t: EventTarget) => {
+      const add = t.addEventListener.bind(t)
+      const remove = t.removeEventListener.bind(t)
+      return {
+        add: (...a: Parameters<EventTarget['addEventListener']>) => (listeners++, add(...a)),
+        remove: (...a: Parameters<EventTarget['removeEventListener']>) => (listeners--, remove(...a)),
+      }
+    }
+    const d = counted(doc)
+    doc.addEventListener = d.add
+    doc.removeEventListener = d.remove
+    const w = counted(win)
     g.document = doc
-    g.addEventListener = win.addEventListener.bind(win)
-    g.removeEventListener = win.removeEventListener.bind(win)
+    g.addEventListener = w.add
+    g.removeEventListener = w.remove
     try {
       const times: number[] = []
       server.use(
@@ -207,6 +234,7 @@ describe('page visibility and connectivity (polling)', () => {
       win.dispatchEvent(new Event('online'))
       await expect(p).resolves.toMatchObject({ status: 'completed' })
       expect(times).toHaveLength(3)
+      expect(listeners).toBe(0) // visibilitychange and online listeners removed
     } finally {
       delete g.document
       delete g.addEventListener

@@ -133,6 +133,32 @@ describe('polling transport', () => {
     expect(t.pending).toBe(0)
   })
 
+  it('follows the exponential schedule (fake timers, jitter at its upper bound)', async () => {
+    vi.useFakeTimers()
+    const rnd = vi.spyOn(Math, 'random').mockReturnValue(0.9999)
+    try {
+      const times: number[] = []
+      server.use(
+        http.get(`${GW}/v1/jobs/:id`, () => {
+          times.push(Date.now())
+          return HttpResponse.json(ev('a', times.length >= 9 ? 'completed' : 'active'))
+        }),
+      )
+      const p = waitForJob('a', { url: GW, transports: ['polling'] })
+      while (times.length < 9) await vi.advanceTimersByTimeAsync(100)
+      await p
+      const gaps = times.slice(1).map((t, i) => t - times[i]!)
+      const caps = [1000, 1500, 2250, 3375, 5062, 7593, 10_000, 10_000]
+      gaps.forEach((g, i) => {
+        expect(g).toBeGreaterThanOrEqual(caps[i]! - 1)
+        expect(g).toBeLessThanOrEqual(caps[i]! + 100)
+      })
+    } finally {
+      rnd.mockRestore()
+      vi.useRealTimers()
+    }
+  })
+
   it('a 5-minute job with the default schedule costs tens of requests, not hundreds', async () => {
     vi.useFakeTimers()
     try {

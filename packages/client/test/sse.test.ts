@@ -126,6 +126,22 @@ describe('SSE transport', () => {
     await client.close()
   })
 
+  it('abort while the stream is open cancels the wait and, with nothing left, closes the stream', async () => {
+    const list = streams()
+    const t = countedTimers()
+    const client = createClient(base(t))
+    const ctl = new AbortController()
+    const p = client.waitForJob('a', { signal: ctl.signal })
+    await until(() => list.length === 1)
+    list[0]!.event(ev('a', 'active'))
+    await until(() => client.state === 'connected')
+    ctl.abort()
+    await expect(p).rejects.toMatchObject({ name: 'AbortError' })
+    await until(() => client.state === 'idle')
+    expect(t.pending).toBe(0)
+    await client.close()
+  })
+
   it('401 before the stream rejects with AuthError; a forbidden error event too', async () => {
     server.use(http.get(`${GW}/v1/events`, () => HttpResponse.json({ error: { code: 'unauthorized', message: 'bad token' } }, { status: 401 })))
     const client = createClient(base())
