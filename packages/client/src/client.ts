@@ -267,29 +267,6 @@ export function createClient(options: ClientOptions): JobcastClient {
     j.subs.forEach((s) => s.err(e))
   }
 
-  const track = (id: string, s: Sub) => {
-    if (closing) return s.err(closedError(id))
-    if (!ID.test(id)) return s.err(new JobcastClientError('invalid_job_id', 'bad job id: use 1-128 of A-Za-z0-9._:@-', id))
-    o.clearTimeout(lingerT)
-    let j = jobs.get(id)
-    if (j) {
-      j.subs.add(s)
-      if (j.last) s.up(j.last, { transport: name! })
-    } else {
-      jobs.set(id, (j = { id, seq: 0, subs: new Set([s]), expired: 0 }))
-      // Subscribed first: a transport may fail the job synchronously (a throwing token function).
-      if (cur) {
-        cur.t.add(id, 0)
-        probe?.t.add(id, 0)
-      } else if (!retryT) open(idx, 'open')
-    }
-  }
-
-  const untrack = (id: string, s: Sub) => {
-    const j = jobs.get(id)
-    if (j?.subs.delete(s) && !j.subs.size) drop(j)
-  }
-
   // One watcher of one job: its own signal and deadline, checked against the clock on every
   // update because background tabs throttle timers.
   const follow = (
@@ -307,7 +284,8 @@ export function createClient(options: ClientOptions): JobcastClient {
       done = true
       o.clearTimeout(t)
       signal?.removeEventListener('abort', abort)
-      untrack(id, s)
+      const j = jobs.get(id)
+      if (j?.subs.delete(s) && !j.subs.size) drop(j)
     }
     const err = (e: Error) => {
       if (!done) {
@@ -334,10 +312,24 @@ export function createClient(options: ClientOptions): JobcastClient {
       err,
     }
     if (signal?.aborted) abort()
+    else if (closing) err(closedError(id))
+    else if (!ID.test(id)) err(new JobcastClientError('invalid_job_id', 'bad job id (1-128 of A-Za-z0-9._:@-)', id))
     else {
       signal?.addEventListener('abort', abort)
       if (timeout) tick()
-      track(id, s)
+      o.clearTimeout(lingerT)
+      const j = jobs.get(id)
+      if (j) {
+        j.subs.add(s)
+        if (j.last) s.up(j.last, { transport: name! })
+      } else {
+        // Subscribed first: a transport may fail the job synchronously (a throwing token function).
+        jobs.set(id, { id, seq: 0, subs: new Set([s]), expired: 0 })
+        if (cur) {
+          cur.t.add(id, 0)
+          probe?.t.add(id, 0)
+        } else if (!retryT) open(idx, 'open')
+      }
     }
     return stop
   }

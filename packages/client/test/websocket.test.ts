@@ -127,6 +127,16 @@ describe('WebSocket transport', () => {
     await client.close()
   })
 
+  it('accepts job frames sent as binary (the contract says text; nothing is lost either way)', async () => {
+    const s = await server()
+    const client = createClient(base(s.url))
+    const p = client.waitForJob('a')
+    await until(() => s.peers[0]?.frames.length === 1)
+    s.peers[0]!.ws.send(Buffer.from(JSON.stringify(job(ev('a', 'completed', { message: 'Größe ✓' })))), { binary: true })
+    await expect(p).resolves.toMatchObject({ status: 'completed', message: 'Größe ✓' })
+    await client.close()
+  })
+
   it('a per-job forbidden error rejects that job only', async () => {
     const s = await server()
     const client = createClient(base(s.url))

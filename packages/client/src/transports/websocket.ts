@@ -25,6 +25,8 @@ export const websocket: TransportFactory = ({ options: o, sink, token }) => {
   }
   try {
     ws = new o.WebSocket!(o.url.replace(/^http/, 'ws') + '/v1/ws')
+    // The contract says text frames; binary ones are decoded too rather than lost.
+    ws.binaryType = 'arraybuffer'
     ws.onopen = () => {
       up = true
       ids.forEach((_, id) => sub(id))
@@ -33,7 +35,7 @@ export const websocket: TransportFactory = ({ options: o, sink, token }) => {
       last = Date.now()
       let f
       try {
-        f = JSON.parse(e.data) // `ws` in Node hands a Buffer: JSON.parse stringifies it
+        f = JSON.parse(typeof e.data == 'string' ? e.data : new TextDecoder().decode(e.data))
       } catch {
         return
       }
