@@ -92,6 +92,23 @@ describe.each(buses)('%s bus', (busKind) => {
     })
   })
 
+  it('polling: ETag is the seq, If-None-Match → 304, Retry-After only while running', async () => {
+    const { gw, pub } = await setup()
+    const running = await pub.active('etag-1', { progress: 5 })
+    if (!running.published) throw new Error('not published')
+    const first = await fetch(`${gw.url}/v1/jobs/etag-1`)
+    expect(first.headers.get('etag')).toBe(`"${running.event.seq}"`)
+    expect(first.headers.get('retry-after')).not.toBeNull()
+    await first.arrayBuffer()
+    const same = await fetch(`${gw.url}/v1/jobs/etag-1`, { headers: { 'if-none-match': `"${running.event.seq}"` } })
+    expect(same.status).toBe(304)
+    await pub.complete('etag-1')
+    const changed = await fetch(`${gw.url}/v1/jobs/etag-1`, { headers: { 'if-none-match': `"${running.event.seq}"` } })
+    expect(changed.status).toBe(200)
+    expect(changed.headers.get('retry-after')).toBeNull()
+    expect(await changed.json()).toMatchObject({ status: 'completed' })
+  })
+
   it('forgets a job once its snapshot TTL expired, on every transport', async () => {
     const { gw, pub } = await setup({ ttlSeconds: 1 })
     await pub.active('ttl-1')

@@ -5,7 +5,6 @@
  * Each option is one row of {@link OPTION_SPECS}; adding an option (e.g. `--secret`) means
  * adding a field to {@link GatewayConfig} and a row here — `--help` and parsing follow.
  */
-import { ValidationError } from './errors.js'
 
 /** Everything the CLI needs to start a gateway. */
 export interface GatewayConfig {
@@ -64,6 +63,11 @@ export interface GatewayConfig {
 }
 
 /** `list`: repeatable flag and/or comma-separated value. */
+/** A flag or environment variable the gateway cannot use; the message says how to fix it. */
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+}
+
 type Kind = 'int' | 'string' | 'bool' | 'list'
 
 /** One configurable option: its flag, env vars, type, default and help line. */
@@ -140,23 +144,23 @@ export const DEFAULT_CONFIG: Readonly<GatewayConfig> = Object.freeze({
 function convert(spec: OptionSpec, raw: string, source: string): string | number | boolean | string[] {
   if (spec.kind === 'list') return raw.split(',').map((part) => part.trim()).filter((part) => part !== '')
   if (spec.kind === 'string') {
-    if (raw === '') throw new ValidationError('invalid_event', `[jobcast] ${source} needs a value: see --help`)
+    if (raw === '') throw new ConfigError(`[jobcast] ${source} needs a value: see --help`)
     return raw
   }
   if (spec.kind === 'bool') {
     if (/^(1|true|yes|on)$/i.test(raw)) return true
     if (/^(0|false|no|off|)$/i.test(raw)) return false
-    throw new ValidationError('invalid_event', `[jobcast] ${source} must be true or false, got "${raw}"`)
+    throw new ConfigError(`[jobcast] ${source} must be true or false, got "${raw}"`)
   }
   if (!/^\d+$/.test(raw)) {
-    throw new ValidationError('invalid_event', `[jobcast] ${source} must be a non-negative integer, got "${raw}": see --help`)
+    throw new ConfigError(`[jobcast] ${source} must be a non-negative integer, got "${raw}": see --help`)
   }
   return Number(raw)
 }
 
 /**
  * Parse flags (`--port 8080`, `--port=8080`, `--demo`) over env vars over defaults.
- * Throws a {@link ValidationError} with a `[jobcast]` message on an unknown flag or bad value.
+ * Throws a {@link ConfigError} with a `[jobcast]` message on an unknown flag or bad value.
  */
 export function parseConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>> = {}): GatewayConfig {
   const config: Record<string, unknown> = { ...DEFAULT_CONFIG, corsOrigins: [...DEFAULT_CONFIG.corsOrigins] }
@@ -173,13 +177,13 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
     const eq = arg.indexOf('=')
     const name = eq === -1 ? arg : arg.slice(0, eq)
     const spec = OPTION_SPECS.find((s) => s.flag === name)
-    if (!spec) throw new ValidationError('invalid_event', `[jobcast] unknown option "${name}": run jobcast-gateway --help for the list`)
+    if (!spec) throw new ConfigError(`[jobcast] unknown option "${name}": run jobcast-gateway --help for the list`)
     let raw: string
     if (eq !== -1) raw = arg.slice(eq + 1)
     else if (spec.kind === 'bool') raw = 'true'
     else {
       const next = argv[i + 1]
-      if (next === undefined || next.startsWith('--')) throw new ValidationError('invalid_event', `[jobcast] ${name} needs a value: see --help`)
+      if (next === undefined || next.startsWith('--')) throw new ConfigError(`[jobcast] ${name} needs a value: see --help`)
       raw = next
       i++
     }
@@ -194,7 +198,7 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
     }
   }
   const result = config as unknown as GatewayConfig
-  if (result.port > 65_535) throw new ValidationError('invalid_event', `[jobcast] --port must be 0–65535, got ${result.port}`)
+  if (result.port > 65_535) throw new ConfigError(`[jobcast] --port must be 0–65535, got ${result.port}`)
   if (result.demo) result.insecureOpen = true
   return result
 }

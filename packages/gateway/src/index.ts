@@ -6,7 +6,7 @@ export { createGateway } from './create-gateway.js'
 export type { Gateway, GatewayOptions, GatewayContext } from './create-gateway.js'
 export { createApp } from './app.js'
 export type { AppDeps } from './app.js'
-export { parseConfig, helpText, DEFAULT_CONFIG, OPTION_SPECS } from './config.js'
+export { parseConfig, helpText, DEFAULT_CONFIG, OPTION_SPECS, ConfigError } from './config.js'
 export type { GatewayConfig, OptionSpec } from './config.js'
 export type { UpgradeCheck, WsUpgradeDecision } from './ws/server.js'
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { DEFAULT_CONFIG, OPTION_SPECS, helpText, parseConfig } from '../src/config.js'
+import { ConfigError, DEFAULT_CONFIG, OPTION_SPECS, helpText, parseConfig } from '../src/config.js'
 import { authorizerFromConfig, gatewayOptionsFromConfig, securityFromConfig } from '../src/cli-options.js'
 
 describe('parseConfig', () => {
@@ -46,6 +46,7 @@ describe('parseConfig', () => {
     [['--insecure-open=maybe'], /true or false/],
   ])('rejects %j clearly', (argv, message) => {
     expect(() => parseConfig(argv, {})).toThrow(message)
+    expect(() => parseConfig(argv, {})).toThrow(ConfigError)
   })
 
   it('rejects a bad env value naming the variable', () => {
