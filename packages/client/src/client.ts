@@ -69,7 +69,7 @@ interface Job {
   subs: Set<Sub>
   /** Not-found grace timer. */
   nf?: unknown
-  /** `token_expired` in a row without the gateway accepting a fresh token. */
+  /** `token_expired` in a row without the gateway accepting a fresh token (`subscribed`, 200/304 reset it). */
   expired: number
 }
 
@@ -198,7 +198,8 @@ export function createClient(options: ClientOptions): JobcastClient {
     }
     cur = undefined
     if (!jobs.size) return idle()
-    if (c.ok) return retry(c.i, 'closed')
+    // A transport that worked gets a few reconnects (a gateway restart) before the fallback.
+    if (c.ok || (attempt && attempt < 3 && c.i == idx)) return retry(c.i, 'closed')
     const n = (c.i + 1) % order.length
     // Fell through the whole list: start over, but not in a tight loop.
     n ? open(n, 'fallback') : retry(0, 'error')
@@ -221,7 +222,6 @@ export function createClient(options: ClientOptions): JobcastClient {
     if (!j || !(e.seq > j.seq)) return
     j.seq = e.seq
     j.last = e
-    j.expired = 0
     o.clearTimeout(j.nf)
     const info = { transport: c.name }
     j.subs.forEach((s) => s.up(e, info))

@@ -3,7 +3,7 @@
 // has no global one), so a real socket is both simpler and closer to the truth.
 import { once } from 'node:events'
 import type { AddressInfo } from 'node:net'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, onTestFinished, vi } from 'vitest'
 import { WebSocket, WebSocketServer } from 'ws'
 import { createClient, isAbortError, type ClientOptions, type JobEvent, type StateChange } from '../src/index.js'
 import { countedTimers, ev, sleep, until } from './helpers.js'
@@ -108,6 +108,39 @@ describe('WebSocket transport', () => {
     await done
     expect(seen).toEqual([e1.seq, e2.seq, e3.seq])
     expect(states.map((c) => c.state)).toEqual(['connecting', 'connected', 'reconnecting', 'connecting', 'connected'])
+    await client.close()
+  })
+
+  it('a socket that worked gets a few reconnects before falling back (gateway restart)', async () => {
+    const rnd = vi.spyOn(Math, 'random').mockReturnValue(0.999) // reconnects after ~19, ~39, ~39 ms
+    onTestFinished(() => rnd.mockRestore())
+    const s = await server()
+    const port = Number(new URL(s.url).port)
+    const list: string[] = []
+    const client = createClient({ ...base(s.url), transports: ['websocket', 'polling'], poll: { initial: 5000, max: 5000, factor: 1 } })
+    client.onStateChange((c) => list.push(`${c.state}:${c.transport}`))
+    const p = client.waitForJob('a')
+    await until(() => client.state === 'connected')
+    // The gateway goes away and comes back on the same port a moment later.
+    for (const c of wss!.clients) c.terminate()
+    await new Promise((r) => wss!.close(r))
+    await sleep(45) // down past the first reconnect, back before the third
+    wss = new WebSocketServer({ port, host: '127.0.0.1' })
+    await once(wss, 'listening')
+    const back: WebSocket[] = []
+    wss.on('connection', (ws) => {
+      back.push(ws)
+      ws.on('message', (d) => {
+        const f = JSON.parse(String(d)) as Frame
+        if (f.type == 'subscribe') {
+          ws.send(JSON.stringify({ type: 'subscribed', id: f.id, exists: true }))
+          ws.send(JSON.stringify(job(ev('a', 'completed'))))
+        }
+      })
+    })
+    await expect(p).resolves.toMatchObject({ status: 'completed' })
+    expect(list).not.toContain('connecting:polling')
+    expect(back).toHaveLength(1)
     await client.close()
   })
 
