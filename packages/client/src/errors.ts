@@ -50,7 +50,7 @@ export class JobTimeoutError extends JobcastClientError {
     jobId: string,
     job?: JobEvent,
   ) {
-    super('job_timeout', `job ${jobId}: ${reason} reached, raise ${reason == 'deadline' ? 'timeout' : 'maxAttempts'}`, jobId, job)
+    super('job_timeout', `job ${jobId}: ${reason} reached`, jobId, job)
   }
 }
 
