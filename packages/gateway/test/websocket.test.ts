@@ -24,6 +24,20 @@ const frame = (ws: WsClient, pred: (f: WsClient['frames']['items'][number]) => b
   ws.frames.until(() => ws.frames.items.find(pred), 5_000, what)
 
 describe('frames', () => {
+  it('sends every frame as a text frame, as browsers need for JSON.parse(event.data)', async () => {
+    const ws = await connect()
+    const opcodes: boolean[] = []
+    ws.socket.on('message', (_data, isBinary) => opcodes.push(isBinary))
+    ws.send({ type: 'subscribe', id: 'text-1' })
+    await frame(ws, (f) => f.type === 'subscribed')
+    await gw!.gateway.bus.publish({ id: 'text-1', status: 'completed', result: { ok: true } })
+    await frame(ws, (f) => f.type === 'job')
+    ws.send({ type: 'ping' })
+    await frame(ws, (f) => f.type === 'pong')
+    expect(opcodes.length).toBeGreaterThanOrEqual(3)
+    expect(opcodes.every((binary) => binary === false)).toBe(true)
+  })
+
   it('answers garbage with bad_frame and keeps the socket open', async () => {
     const ws = await connect()
     ws.send('not json')

@@ -170,6 +170,8 @@ export class WsConnection {
       setTimeout(() => ws.terminate(), 1_000).unref()
       return
     }
-    ws.send(frame)
+    // The contract is JSON *text* frames: `ws` sends a Buffer as binary unless told, and a
+    // browser then hands the page a Blob. Text opcode, same bytes, still zero-copy.
+    ws.send(frame, { binary: false })
   }
 }
