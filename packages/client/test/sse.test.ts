@@ -244,6 +244,20 @@ describe('fallback', () => {
     await client.close()
   })
 
+  it('a failing probe leaves the working transport alone and is tried again later', async () => {
+    let probes = 0
+    server.use(
+      http.get(`${GW}/v1/events`, () => (probes++, new HttpResponse(null, { status: 502 }))),
+      http.get(`${GW}/v1/jobs/:id`, () => HttpResponse.json(ev('a', probes >= 3 ? 'completed' : 'active'))),
+    )
+    const client = createClient({ ...base(), transports: ['sse', 'polling'], upgradeAfter: 60 })
+    const states = recordStates(client)
+    await expect(client.waitForJob('a')).resolves.toMatchObject({ status: 'completed' })
+    expect(probes).toBeGreaterThanOrEqual(3)
+    expect(states.map((s) => `${s.state}:${s.transport}`)).toEqual(['connecting:sse', 'connecting:polling', 'connected:polling'])
+    await client.close()
+  })
+
   it('on polling, probes the better transport later and switches once it delivers', async () => {
     let sseUp = false
     const list: ReturnType<typeof sseBody>[] = []

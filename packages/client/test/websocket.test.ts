@@ -2,6 +2,7 @@
 // WebSocket interception: the client takes its WebSocket constructor by injection (Node 20
 // has no global one), so a real socket is both simpler and closer to the truth.
 import { once } from 'node:events'
+import { createServer, type Socket } from 'node:net'
 import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it, onTestFinished, vi } from 'vitest'
 import { WebSocket, WebSocketServer } from 'ws'
@@ -193,6 +194,22 @@ describe('WebSocket transport', () => {
     const p = client.waitForJob('a')
     await until(() => states.some((c) => c.state === 'reconnecting'))
     expect(states[1]).toMatchObject({ state: 'reconnecting', reason: 'error' })
+    await client.close()
+    await expect(p).rejects.toMatchObject({ code: 'client_closed' })
+  })
+
+  it('a server that accepts TCP but never completes the handshake counts as failed within connectTimeout', async () => {
+    const socks: Socket[] = []
+    const tcp = createServer((sock) => socks.push(sock.on('error', () => {})))
+    await new Promise<void>((r) => tcp.listen(0, '127.0.0.1', r))
+    onTestFinished(() => new Promise<void>((r) => (socks.forEach((x) => x.destroy()), tcp.close(() => r()))))
+    const client = createClient({ ...base(`http://127.0.0.1:${(tcp.address() as AddressInfo).port}`), connectTimeout: 100 })
+    const states: StateChange[] = []
+    client.onStateChange((c) => states.push(c))
+    const t0 = Date.now()
+    const p = client.waitForJob('a')
+    await until(() => states.some((c) => c.state === 'reconnecting'))
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(90)
     await client.close()
     await expect(p).rejects.toMatchObject({ code: 'client_closed' })
   })
