@@ -35,7 +35,7 @@ const jobId = (t: string) => `it-${t}-${Date.now()}-${n++}`
 const opts = (url: string, transports?: TransportName[]): ClientOptions => ({
   url,
   transports,
-  WebSocket: WebSocket as unknown as ClientOptions['WebSocket'],
+  WebSocket,
   poll: { initial: 50, max: 150, factor: 2 },
   connectTimeout: 1500,
   linger: 0,

@@ -33,5 +33,6 @@ export type {
   WaitOptions,
   WatchOptions,
   WebSocketConstructor,
+  WebSocketLike,
 } from './options.js'
 export type { ClientFrame, JobError, JobEvent, JobStatus, ServerFrame, SubscribedData } from './protocol.js'

@@ -25,8 +25,22 @@ export interface StateChange {
 /** A job token, or how to get one: called per connection and per job, and again when the gateway says `token_expired`. */
 export type TokenSource = string | ((jobId: string) => string | undefined | Promise<string | undefined>)
 
-/** The subset of the WebSocket constructor the client uses (the browser's, or `ws` in Node). */
-export type WebSocketConstructor = new (url: string) => WebSocket
+/**
+ * The part of a WebSocket the client uses. Both the browser's `WebSocket` and the `ws`
+ * package's satisfy it (handlers take `never` so either event type fits).
+ */
+export interface WebSocketLike {
+  binaryType: string
+  onopen: ((event: never) => void) | null
+  onmessage: ((event: never) => void) | null
+  onclose: ((event: never) => void) | null
+  onerror: ((event: never) => void) | null
+  send(data: string): void
+  close(): void
+}
+
+/** A WebSocket constructor: the browser's, or `WebSocket` from `ws` on Node 20. */
+export type WebSocketConstructor = new (url: string) => WebSocketLike
 
 /** Options of {@link createClient}. Durations are milliseconds. */
 export interface ClientOptions {
@@ -125,7 +139,7 @@ export const resolveOptions = (o: ClientOptions): Resolved => {
   const g = globalThis
   const r = {
     transports: ['websocket', 'sse', 'polling'],
-    WebSocket: g.WebSocket,
+    WebSocket: g.WebSocket as WebSocketConstructor | undefined,
     connectTimeout: 5000,
     heartbeatTimeout: 45000,
     reconnect: { initial: 1000, max: 30000, factor: 2 },

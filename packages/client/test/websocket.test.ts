@@ -47,7 +47,7 @@ async function server(onFrame?: (p: Peer, f: Frame) => void) {
 const base = (url: string, t = countedTimers()): ClientOptions => ({
   url,
   transports: ['websocket'],
-  WebSocket: WebSocket as unknown as ClientOptions['WebSocket'],
+  WebSocket,
   linger: 50,
   connectTimeout: 500,
   reconnect: { initial: 20, max: 40, factor: 2 },

@@ -1,3 +1,4 @@
+import type { WebSocketLike } from '../options.js'
 import type { ClientFrame } from '../protocol.js'
 import { dispatch, type TransportFactory } from './transport.js'
 
@@ -8,7 +9,7 @@ import { dispatch, type TransportFactory } from './transport.js'
  */
 export const websocket: TransportFactory = ({ options: o, sink, token }) => {
   const ids = new Map<string, number>()
-  let ws: WebSocket | undefined
+  let ws: WebSocketLike | undefined
   let up = false
   let last = 0
   let timer: unknown
