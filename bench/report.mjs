@@ -35,11 +35,12 @@ export function buildRows(results) {
       if (err(r, key)) return 'error'
       const x = r[key]
       if (!x) return '—'
-      return `${int(x.received ?? x.delivered)}/${int(x.expected ?? x.published)} lost ${x.lost}, reord ${x.outOfOrder}, dup ${x.duplicates}`
+      const extra = `${x.unexpectedEnds ? `, ${x.unexpectedEnds} dropped` : ''}${x.erroredRounds ? `, ${x.erroredRounds} rounds failed` : ''}`
+      return `${int(x.received ?? x.delivered)}/${int(x.expected ?? x.published)} lost ${x.lost}, reord ${x.outOfOrder}, dup ${x.duplicates}${extra}`
     }
     const x = g[key]
-    const ok = x && !x.error && x.lost === 0 && x.outOfOrder === 0 && x.duplicates === 0 && !x.unexpectedEnds
-    rows.push([label, cell(g), cell(b), '—', '0 lost / reordered', x ? (ok ? 'PASS' : '**FAIL**') : 'n/a'])
+    const ok = x && !x.error && x.lost === 0 && x.outOfOrder === 0 && x.duplicates === 0 && !x.unexpectedEnds && !x.erroredRounds
+    rows.push([label + (x?.rounds ? ' (all rounds)' : ''), cell(g), cell(b), '—', '0 lost / reordered', x ? (ok ? 'PASS' : '**FAIL**') : 'n/a'])
   }
   const memory = (label, key, limit) => {
     const gv = get(g, key, 'kibPerConn'), bv = get(b, key, 'kibPerConn')

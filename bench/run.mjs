@@ -4,7 +4,7 @@
  * runs in its own child process; the load clients and the publisher in two more (bench/client-worker.mjs).
  * Env: JOBCAST_BENCH_SCALE (default 1; e.g. 0.1 while developing),
  *      JOBCAST_BENCH_ONLY=latency,fanout,throughput,memory,polling (subset),
- *      JOBCAST_BENCH_ROUNDS (interleaved rounds of throughput and polling, median reported; default 3),
+ *      JOBCAST_BENCH_ROUNDS (interleaved rounds of every scenario but memory, median reported; default 3),
  *      JOBCAST_BENCH_GATEWAY_ARGS (extra gateway CLI flags),
  *      JOBCAST_BENCH_PROF=gateway|baseline (write a --cpu-prof of that server to the log dir).
  * Always exits 0 after a complete run: missed targets are results, marked FAIL.
@@ -24,11 +24,11 @@ const n = (full, min) => Math.max(min, Math.round(full * scale))
 const cfg = {
   latency: { jobs: n(1000, 20), events: 20, rate: 2000 },
   fanout: { subs: n(2000, 20), events: n(200, 10), rate: 10 },
-  throughput: { jobs: 100, durationMs: n(10_000, 2000), warmMs: 1000, window: 2000 },
+  throughput: { jobs: 100, durationMs: n(10_000, 2000), warmMs: 1000, window: Number(process.env.JOBCAST_BENCH_WINDOW ?? 2000) },
   memory: { count: n(5000, 200) },
   polling: { connections: 50, durationSec: n(5, 2) },
 }
-/** Throughput and polling are short and noisy on a shared machine: median of interleaved rounds. */
+/** Every scenario but memory is noisy on a shared 2-core machine: median of interleaved rounds. */
 const rounds = Math.max(1, Number(process.env.JOBCAST_BENCH_ROUNDS ?? 3))
 const wants = (s) => !only || only.includes(s)
 const log = (...a) => console.log('[bench]', ...a)
@@ -93,7 +93,13 @@ async function onEach(name, keys, fn, { rounds = 1, metric } = {}) {
       if (ok.length === 0) { results[kind][k] = list[0] ?? { error: 'no result' }; continue }
       if (rounds === 1 || !metric) { results[kind][k] = ok[ok.length - 1]; continue }
       const sorted = [...ok].sort((a, b) => a[metric] - b[metric])
-      results[kind][k] = { ...sorted[Math.floor((sorted.length - 1) / 2)], rounds: list.map((r) => r[metric] ?? 'error') }
+      const median = { ...sorted[Math.floor((sorted.length - 1) / 2)], rounds: list.map((r) => r[metric] ?? 'error') }
+      // Delivery integrity counts every round, not only the median one.
+      for (const f of ['expected', 'received', 'lost', 'outOfOrder', 'duplicates', 'unexpectedEnds', 'delivered', 'published']) {
+        if (f in median) median[f] = ok.reduce((sum, r) => sum + (r[f] ?? 0), 0)
+      }
+      median.erroredRounds = list.length - ok.length
+      results[kind][k] = median
     }
   }
 }
@@ -142,24 +148,24 @@ const streamLine = (r) =>
 
 if (wants('latency')) {
   const c = cfg.latency
-  log(`latency: ${c.jobs} jobs × 1 subscriber × ${c.events} events at ${c.rate}/s, WebSocket then SSE ${load('latency')}`)
-  await onEach('latency', ['latencyWs', 'latencySse'], async (srv) => {
+  log(`latency: ${c.jobs} jobs × 1 subscriber × ${c.events} events at ${c.rate}/s, WebSocket then SSE; median of ${rounds} interleaved rounds by p99 ${load('latency')}`)
+  await onEach('latency', ['latencyWs', 'latencySse'], async (srv, round) => {
     for (const [transport, key] of [['ws', 'latencyWs'], ['sse', 'latencySse']]) {
       await warm(srv, transport)
-      const r = await measured(srv, key, () => stream(srv, { transport, jobs: c.jobs, subsPerJob: 1, events: c.events, rate: c.rate, tag: `${tag}l${transport}${srv.kind[0]}` }))
-      log(`  ${elapsed()} latency ${transport} ${srv.kind}: ${streamLine(r)}`)
+      const r = await measured(srv, key, () => stream(srv, { transport, jobs: c.jobs, subsPerJob: 1, events: c.events, rate: c.rate, tag: `${tag}l${transport}${srv.kind[0]}${round}` }))
+      log(`  ${elapsed()} latency ${transport} ${srv.kind} round ${round}/${rounds}: ${streamLine(r)}`)
     }
-  })
+  }, { rounds, metric: 'p99' })
 }
 
 if (wants('fanout')) {
   const c = cfg.fanout
-  log(`fan-out: 1 job × ${c.subs} WebSocket subscribers, ${c.events} events at ${c.rate}/s ${load('fan-out')}`)
-  await onEach('fan-out', ['fanout'], async (srv) => {
-    await stream(srv, { transport: 'ws', jobs: 1, subsPerJob: 200, events: 10, rate: 50, tag: `${tag}fw${srv.kind[0]}` })
-    const r = await measured(srv, 'fanout', () => stream(srv, { transport: 'ws', jobs: 1, subsPerJob: c.subs, events: c.events, rate: c.rate, tag: `${tag}f${srv.kind[0]}` }))
-    log(`  ${elapsed()} fan-out ${srv.kind}: ${streamLine(r)}`)
-  })
+  log(`fan-out: 1 job × ${c.subs} WebSocket subscribers, ${c.events} events at ${c.rate}/s; median of ${rounds} interleaved rounds by p99 ${load('fan-out')}`)
+  await onEach('fan-out', ['fanout'], async (srv, round) => {
+    await stream(srv, { transport: 'ws', jobs: 1, subsPerJob: 200, events: 10, rate: 50, tag: `${tag}fw${srv.kind[0]}${round}` })
+    const r = await measured(srv, 'fanout', () => stream(srv, { transport: 'ws', jobs: 1, subsPerJob: c.subs, events: c.events, rate: c.rate, tag: `${tag}f${srv.kind[0]}${round}` }))
+    log(`  ${elapsed()} fan-out ${srv.kind} round ${round}/${rounds}: ${streamLine(r)}`)
+  }, { rounds, metric: 'p99' })
 }
 
 if (wants('throughput')) {
@@ -250,7 +256,7 @@ const doc = `# jobcast benchmark — ${stamp}
 - gateway: \`node packages/gateway/dist/cli.js --redis-url … --insecure-open${gatewayArgs.length ? ` ${gatewayArgs.join(' ')}` : ''}\` (open auth: no token checks)${gatewayBuilt ? '' : ' — NOT BUILT, not measured'}
 - baseline: \`node bench/baseline-relay.mjs\` (node:http + ws + ioredis, raw forward)
 - scale ${scale}: latency ${cfg.latency.jobs} jobs × ${cfg.latency.events} events at ${cfg.latency.rate}/s; fan-out ${cfg.fanout.subs} subscribers × ${cfg.fanout.events} events at ${cfg.fanout.rate}/s; throughput ${cfg.throughput.jobs} jobs, window ${cfg.throughput.window}, ${cfg.throughput.durationMs / 1000} s; memory ${cfg.memory.count} connections; polling ${cfg.polling.connections} connections × ${cfg.polling.durationSec} s
-- each scenario runs on a fresh child process of each server after a warm-up; load clients and publisher in two other processes; throughput and polling report the median of ${rounds} interleaved rounds (gateway, baseline, gateway, …; all rounds in the raw results); run took ${elapsed()}
+- each scenario runs on a fresh child process of each server after a warm-up; load clients and publisher in two other processes; latency, fan-out, throughput and polling report each server's median of ${rounds} interleaved rounds (by p99, events/s, req/s) (gateway, baseline, gateway, …; all rounds in the raw results); run took ${elapsed()}
 
 ${md}
 
