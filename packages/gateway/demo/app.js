@@ -130,7 +130,8 @@ seen.follow = (id, kind = 'export') => follow(addCard(kind, id), id)
 const linked = params.get('job')
 if (linked) seen.follow(linked)
 
-// The drop-in element, when the gateway serves its bundle: it mirrors the latest export.
+// The drop-in element, when the gateway serves its self-contained bundle (built by the
+// client package): it mirrors the latest export. Without it the section stays hidden.
 let elementReady
 function showElement(id) {
   elementReady ??= import('/jobcast-element.js').then(
@@ -139,10 +140,10 @@ function showElement(id) {
   )
   elementReady.then((ok) => {
     if (!ok) return
-    const slot = $('[data-testid="element-slot"]')
-    slot.replaceChildren(Object.assign(document.createElement('jobcast-progress'), {}))
-    slot.firstElementChild.setAttribute('job', id)
-    slot.firstElementChild.setAttribute('label', 'Export CSV (element)')
+    const element = document.createElement('jobcast-progress')
+    element.setAttribute('label', 'Export CSV (element)')
+    element.setAttribute('job', id)
+    $('[data-testid="element-slot"]').replaceChildren(element)
     $('[data-testid="element-demo"]').hidden = false
   })
 }
