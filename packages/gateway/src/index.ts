@@ -30,6 +30,8 @@ export { signJobToken } from './auth/sign-job-token.js'
 export type { SignJobTokenOptions } from './auth/sign-job-token.js'
 export { createJwtAuthorizer } from './auth/jwt-authorizer.js'
 export type { JwtAuthorizer, JwtAuthorizerOptions, JwtKeyOptions } from './auth/jwt-authorizer.js'
+export { createSecurityHooks, DEFAULT_SECURITY } from './limits/security-hooks.js'
+export type { SecurityHooks, SecurityOptions } from './limits/security-hooks.js'
 
 export { DEFAULT_PREFIX, jobKey } from './bus/keys.js'
 export { PUBLISH_SCRIPT } from './bus/publish-script.js'
