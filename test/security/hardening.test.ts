@@ -169,6 +169,7 @@ describe('per-IP limits', () => {
   })
 
   it('rate-limits polling with 429 rate_limited and Retry-After', async () => {
+    await new Promise((r) => setTimeout(r, 1_100)) // earlier tests polled too: let the bucket refill (5/s, burst 5)
     const statuses: number[] = []
     let limited: Response | undefined
     for (let i = 0; i < 8; i++) {
