@@ -198,7 +198,13 @@ if (wants('memory')) {
     const ids = Array.from({ length: c.count }, (_, k) => `${tag}m${transport}-${k}`)
     await producer.call('prepublish', { ids })
     await onEach(`memory ${transport}`, [key], async (srv) => {
-      const settle = async () => { await sleep(1000); srv.child.kill('SIGUSR2'); await sleep(500); return rssKiB(srv.pid) }
+      const settle = async () => {
+        await sleep(1000)
+        const rss = () => { srv.child.kill('SIGUSR2'); return sleep(500).then(() => rssKiB(srv.pid)) }
+        const value = await rss()
+        if (process.env.JOBCAST_BENCH_HEAPSNAP_DIR) await sleep(20_000) // let the snapshot finish writing
+        return value
+      }
       // Warm-up: the code paths and buffers one connection needs, so the delta is per connection.
       await worker.call('openIdle', { base: srv.base, transport, ids: ids.slice(0, 100) })
       await worker.call('closeIdle')
