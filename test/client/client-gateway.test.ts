@@ -30,6 +30,9 @@ afterAll(async () => {
 })
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+async function until(cond: () => boolean, ms = 5000) {
+  for (const end = Date.now() + ms; !cond(); await sleep(5)) if (Date.now() > end) throw new Error('condition not met in time')
+}
 let n = 0
 const jobId = (t: string) => `it-${t}-${Date.now()}-${n++}`
 const opts = (url: string, transports?: TransportName[]): ClientOptions => ({
@@ -41,9 +44,8 @@ const opts = (url: string, transports?: TransportName[]): ClientOptions => ({
   linger: 0,
 })
 
-/** Publishes queued → 3 progress steps → completed, spaced out. */
+/** Publishes 3 progress steps → completed, spaced out (after `queued`, published first). */
 async function run(id: string) {
-  await pub.queued(id)
   for (const p of [25, 50, 75]) {
     await sleep(40)
     await pub.progress(id, p, { message: `step ${p}` })
@@ -58,8 +60,10 @@ describe.each(['websocket', 'sse', 'polling'] as const)('%s alone', (transport) 
     const client = createClient(opts(gw.url, [transport]))
     const seen: JobEvent[] = []
     const used = new Set<string>()
+    await pub.queued(id)
     const p = client.waitForJob(id, { onProgress: (j, info) => (seen.push(j), used.add(info.transport)) })
-    await sleep(50)
+    // The snapshot first; then every step is live, however slow the connection was.
+    await until(() => seen.length === 1)
     await run(id)
     const job = await p
     expect(job.status).toBe('completed')
@@ -130,6 +134,7 @@ describe('through a proxy that blocks WebSocket and SSE', () => {
     const states: StateChange[] = []
     client.onStateChange((s) => states.push(s))
     const used = new Set<string>()
+    await pub.queued(id)
     const p = client.waitForJob(id, { onProgress: (_, i) => used.add(i.transport) })
     await sleep(50)
     await run(id)
@@ -154,6 +159,7 @@ describe('the built IIFE bundle (dist/jobcast.iife.js, from npm run build)', () 
     runInNewContext(code, sandbox)
     const Jobcast = sandbox.Jobcast as typeof import('@jobcast/client')
     const id = jobId('iife')
+    await pub.queued(id)
     const p = Jobcast.waitForJob(id, { ...opts(gw.url, [transport]) })
     await sleep(50)
     await run(id)

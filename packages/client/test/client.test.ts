@@ -1,6 +1,6 @@
 import { http, HttpResponse } from 'msw'
 import { setupServer } from 'msw/node'
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest'
 import { createClient, isAbortError, waitForJob, type ClientOptions, type JobEvent } from '../src/index.js'
 import { countedTimers, ev, sleep, until } from './helpers.js'
 
@@ -222,16 +222,18 @@ describe('page visibility and connectivity (polling)', () => {
           return HttpResponse.json(ev('a', times.length >= 3 ? 'completed' : 'active'))
         }),
       )
+      const rnd = vi.spyOn(Math, 'random').mockReturnValue(0.5) // poll delays: 25 ms, 25 s while hidden
+      onTestFinished(() => rnd.mockRestore())
       const p = waitForJob('a', { ...base(), poll: { initial: 50, max: 50, factor: 1 }, hiddenSlowdown: 1000 })
       await until(() => times.length === 1)
       await sleep(100)
-      expect(times).toHaveLength(1) // hidden: the next poll is 0–50 s away
+      expect(times).toHaveLength(1) // hidden: the next poll is 25 s away
       doc.visibilityState = 'visible'
       doc.dispatchEvent(new Event('visibilitychange'))
       await until(() => times.length === 2)
       doc.visibilityState = 'hidden'
       await sleep(30)
-      win.dispatchEvent(new Event('online'))
+      win.dispatchEvent(new Event('online')) // polls even while hidden
       await expect(p).resolves.toMatchObject({ status: 'completed' })
       expect(times).toHaveLength(3)
       expect(listeners).toBe(0) // visibilitychange and online listeners removed

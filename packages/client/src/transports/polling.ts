@@ -65,9 +65,10 @@ export const polling: TransportFactory = ({ options: o, sink, token }) => {
     p?.ctrl?.abort()
   }
 
-  const wake = () => hidden() || polls.forEach((p, id) => poll(id, p))
+  const all = () => polls.forEach((p, id) => poll(id, p))
+  const wake = () => hidden() || all()
   g.document?.addEventListener('visibilitychange', wake)
-  g.addEventListener?.('online', wake)
+  g.addEventListener?.('online', all)
 
   return {
     add(id, since) {
@@ -85,7 +86,7 @@ export const polling: TransportFactory = ({ options: o, sink, token }) => {
       polls.forEach(stop)
       polls.clear()
       g.document?.removeEventListener('visibilitychange', wake)
-      g.removeEventListener?.('online', wake)
+      g.removeEventListener?.('online', all)
     },
   }
 }
