@@ -90,6 +90,18 @@ describe.each(['websocket', 'sse', 'polling'] as const)('%s alone', (transport) 
   })
 })
 
+it.each(['websocket', 'sse'] as const)('abort over %s releases the connection: the gateway stops watching', async (transport) => {
+  const client = createClient(opts(gw.url, [transport]))
+  const ctl = new AbortController()
+  const before = gw.gateway.hub.watchedJobs
+  const p = client.waitForJob(jobId('abort'), { signal: ctl.signal })
+  await until(() => gw.gateway.hub.watchedJobs === before + 1)
+  ctl.abort()
+  await expect(p).rejects.toMatchObject({ name: 'AbortError' })
+  await until(() => gw.gateway.hub.watchedJobs === before)
+  await client.close()
+})
+
 it('ten jobs share one SSE stream and all resolve', async () => {
   const client = createClient(opts(gw.url, ['sse']))
   const ids = Array.from({ length: 10 }, () => jobId('multi'))
