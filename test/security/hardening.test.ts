@@ -5,7 +5,7 @@
  */
 import { request } from 'node:http'
 import WebSocket from 'ws'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
 import { createJwtAuthorizer } from '../../packages/gateway/src/auth/jwt-authorizer.js'
 import { createSecurityHooks, type SecurityHooks } from '../../packages/gateway/src/limits/security-hooks.js'
 import { startGateway, type TestGateway } from '../support/gateway.js'
@@ -169,11 +169,15 @@ describe('per-IP limits', () => {
   })
 
   it('rate-limits polling with 429 rate_limited and Retry-After', async () => {
-    await new Promise((r) => setTimeout(r, 1_100)) // earlier tests polled too: let the bucket refill (5/s, burst 5)
+    // A gateway of its own with a bucket that does not refill within the test (0.01/s, burst 5),
+    // so the count of 401s and 429s does not depend on how fast a loaded machine sends.
+    const pollHooks = createSecurityHooks({ pollRatePerSec: 0.01, pollBurst: 5 })
+    const pollGw = await startGateway({ authorizer: createJwtAuthorizer({ secret: SECRET }), ...pollHooks })
+    onTestFinished(() => pollGw.close())
     const statuses: number[] = []
     let limited: Response | undefined
     for (let i = 0; i < 8; i++) {
-      const res = await fetch(`${gw.url}/v1/jobs/poll-${i}`)
+      const res = await fetch(`${pollGw.url}/v1/jobs/poll-${i}`)
       statuses.push(res.status)
       if (res.status === 429) limited ??= res
       else await res.body?.cancel()
@@ -183,9 +187,9 @@ describe('per-IP limits', () => {
     expect(Number(limited?.headers.get('retry-after'))).toBeGreaterThanOrEqual(1)
     expect(((await limited!.json()) as { error: { code: string } }).error.code).toBe('rate_limited')
     // The polling bucket is the polling route's only: SSE and health still answer this address.
-    const sse = await fetch(`${gw.url}/v1/jobs/poll-0/events`)
+    const sse = await fetch(`${pollGw.url}/v1/jobs/poll-0/events`)
     expect(sse.status).toBe(401)
-    expect((await fetch(`${gw.url}/healthz`)).status).toBe(200)
+    expect((await fetch(`${pollGw.url}/healthz`)).status).toBe(200)
   })
 })
 
