@@ -18,5 +18,6 @@ export default defineConfig({
     hookTimeout: 30_000,
     // Two cores: keep parallelism modest so timing-sensitive socket tests stay honest.
     maxWorkers: 2,
+    reporters: ['default', './test/support/summary-reporter.ts'],
   },
 })
