@@ -82,7 +82,7 @@ export interface ClientOptions {
   reconnect?: BackoffOptions
   /**
    * Polling delays (full jitter, never below the gateway's `Retry-After`). The default costs a
-   * 5-minute job about 40–60 requests.
+   * 5-minute job about 60 requests (mean delay ≈ 5 s once at the cap).
    * @default { initial: 1000, max: 10000, factor: 1.5 }
    */
   poll?: BackoffOptions
