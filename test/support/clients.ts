@@ -108,7 +108,7 @@ export interface WsClient {
   readonly closed: Promise<{ code: number; reason: string }>
   send(frame: unknown): void
   /** The `job` frames' events, optionally for one id. */
-  jobs(id?: string): { id: string; seq: number; status: string }[]
+  jobs(id?: string): { id: string; seq: number; status: string; progress?: number }[]
   close(): void
 }
 

@@ -10,7 +10,7 @@
 import { createGateway, type Gateway, type GatewayOptions } from '../../packages/gateway/src/create-gateway.js'
 
 /** Options of {@link startGateway}: which bus, plus any gateway option. */
-export type StartGatewayOptions = Omit<GatewayOptions, 'redisUrl' | 'prefix'> & {
+export type StartGatewayOptions = Omit<GatewayOptions, 'redisUrl' | 'prefix' | 'bus'> & {
   /** `'memory'` (default) or a Redis to connect to, with its own prefix. */
   bus?: 'memory' | { redisUrl: string; prefix?: string } | GatewayOptions['bus']
 }
