@@ -76,6 +76,15 @@ describe('demo page', () => {
     expect([...seqs].sort((a, b) => a - b)).toEqual(seqs)
     expect(new Set(seqs).size).toBe(seqs.length)
     expect(progressSteps(events).at(-1)).toBe(100)
+
+    // The drop-in element (/jobcast-element.js) mirrors the same export on the page.
+    const element = page.getByTestId('element-slot').locator('jobcast-progress')
+    expect(await page.getByTestId('element-demo').isVisible()).toBe(true)
+    expect(await element.getAttribute('job')).toBe(id)
+    await expect.poll(() => element.getAttribute('status')).toBe('completed')
+    const elementBar = page.getByRole('progressbar', { name: 'Export CSV (element)' })
+    expect(await elementBar.getAttribute('aria-valuenow')).toBe('100')
+    expect(await element.locator('[part="result"]').getAttribute('href')).toBe(`/demo/files/${id}.csv`)
     console.log(`[jobcast] demo export over ${events[0]?.transport}: progress ${progressSteps(events).join(' → ')}`)
   })
 

@@ -141,6 +141,9 @@ function showElement(id) {
   elementReady.then((ok) => {
     if (!ok) return
     const element = document.createElement('jobcast-progress')
+    // Share the page's client, so the element adds no second socket (without this it would
+    // make its own from its `src` attribute).
+    element.client = client
     element.setAttribute('label', 'Export CSV (element)')
     element.setAttribute('job', id)
     $('[data-testid="element-slot"]').replaceChildren(element)
