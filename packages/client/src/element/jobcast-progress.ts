@@ -19,7 +19,7 @@ export interface JobcastProgressDetail {
 const TEMPLATE = `<style>
 :host{display:block;--jobcast-bar-color:#2f6fed;--jobcast-done-color:#1f9d55;--jobcast-error-color:#d64545;--jobcast-track-color:#e9edf2;--jobcast-height:8px;--jobcast-radius:999px;--jobcast-muted-color:#5f6b7a}
 :host([hidden]),[hidden]{display:none!important}
-[part=header]{display:flex;justify-content:space-between;gap:8px;font-size:.875em}
+[part=header]{display:flex;flex-wrap:wrap;justify-content:space-between;gap:0 8px;font-size:.875em}
 [part=status]{color:var(--jobcast-muted-color)}
 [part=track]{height:var(--jobcast-height);margin:6px 0;overflow:hidden;border-radius:var(--jobcast-radius);background:var(--jobcast-track-color)}
 [part=bar]{height:100%;width:0;border-radius:inherit;background:var(--jobcast-bar-color);transition:width .2s}
