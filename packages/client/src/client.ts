@@ -178,6 +178,10 @@ export function createClient(options: ClientOptions): JobcastClient {
 
   const up = (c: Conn) => {
     c.ok = true
+    // A probe can come up while the dropped transport waits to reconnect: that reconnect
+    // would open a second connection and orphan this one.
+    o.clearTimeout(retryT)
+    retryT = undefined
     const upgrade = c == probe
     if (upgrade) {
       kill(cur)

@@ -1,8 +1,8 @@
 import { http, HttpResponse } from 'msw'
 import { setupServer } from 'msw/node'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest'
 import { createClient, type ClientOptions, type JobEvent, type StateChange } from '../src/index.js'
-import { RefusedWebSocket, SSE_HEADERS, countedTimers, ev, sseBody, until } from './helpers.js'
+import { RefusedWebSocket, SSE_HEADERS, countedTimers, ev, sleep, sseBody, until } from './helpers.js'
 
 const GW = 'http://gw.test'
 const server = setupServer()
@@ -256,6 +256,56 @@ describe('fallback', () => {
     expect(probes).toBeGreaterThanOrEqual(3)
     expect(states.map((s) => `${s.state}:${s.transport}`)).toEqual(['connecting:sse', 'connecting:polling', 'connected:polling'])
     await client.close()
+  })
+
+  it('a probe that comes up while a dropped transport waits to reconnect cancels that reconnect (no second connection left open)', async () => {
+    // A WebSocket the test drives: the first is refused, the second (the upgrade probe) opens on demand.
+    class CtlWebSocket {
+      static all: CtlWebSocket[] = []
+      binaryType = ''
+      closed = false
+      onopen: (() => void) | null = null
+      onmessage: ((e: { data: string }) => void) | null = null
+      onclose: (() => void) | null = null
+      onerror: (() => void) | null = null
+      constructor(_url: string) {
+        CtlWebSocket.all.push(this)
+      }
+      send() {}
+      close() {
+        this.closed = true
+      }
+    }
+    const list = streams()
+    const t = countedTimers()
+    const client = createClient({
+      ...base(t),
+      transports: ['websocket', 'sse'],
+      WebSocket: CtlWebSocket as never,
+      upgradeAfter: 30,
+      reconnect: { initial: 400, max: 400, factor: 2 },
+    })
+    const random = vi.spyOn(Math, 'random').mockReturnValue(0.99) // the reconnect waits ~400 ms
+    onTestFinished(() => random.mockRestore())
+    const p = client.waitForJob('a')
+    await until(() => CtlWebSocket.all.length === 1)
+    CtlWebSocket.all[0]!.onclose!() // refused
+    await until(() => client.state === 'connected' && client.transport === 'sse')
+    await until(() => CtlWebSocket.all.length === 2) // the upgrade probe, still connecting
+    list[0]!.end() // the SSE stream drops: a reconnect is scheduled
+    await until(() => client.state === 'reconnecting')
+    const probe = CtlWebSocket.all[1]!
+    probe.onopen!()
+    probe.onmessage!({ data: JSON.stringify({ type: 'subscribed', id: 'a', exists: true }) })
+    expect(client).toMatchObject({ state: 'connected', transport: 'websocket' })
+    await sleep(500) // past the reconnect delay
+    expect(list.length).toBe(1)
+    expect(client.transport).toBe('websocket')
+    probe.onmessage!({ data: JSON.stringify({ type: 'job', job: ev('a', 'completed') }) })
+    await expect(p).resolves.toMatchObject({ status: 'completed' })
+    await client.close()
+    expect(probe.closed).toBe(true)
+    expect(t.pending).toBe(0)
   })
 
   it('on polling, probes the better transport later and switches once it delivers', async () => {
