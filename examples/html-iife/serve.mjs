@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { createGateway, createPublisher } from '@jobcast/gateway'
+import { createGateway, createPublisher, openAuthorizer } from '@jobcast/gateway'
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url))
 
@@ -27,6 +27,7 @@ export async function startHtmlExample({ port = 3031, stepMs = 150 } = {}) {
   ])
   let counter = 0
   const gateway = createGateway({
+    authorizer: openAuthorizer, // a local demo: no tokens (the seed example shows secured mode)
     extraRoutes(app, { bus }) {
       const publisher = createPublisher({ bus })
       app.get('/', (c) => c.html(html))

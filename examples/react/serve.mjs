@@ -4,7 +4,7 @@
 // Run: npm run build && node examples/react/serve.mjs
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { build } from 'esbuild'
-import { createGateway, createPublisher } from '@jobcast/gateway'
+import { createGateway, createPublisher, openAuthorizer } from '@jobcast/gateway'
 
 const PAGE = `<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>jobcast · React</title>
@@ -37,6 +37,7 @@ export async function startReactExample({ port = 3032, stepMs = 150 } = {}) {
   const script = await bundleReactApp()
   let counter = 0
   const gateway = createGateway({
+    authorizer: openAuthorizer, // a local demo: no tokens (the seed example shows secured mode)
     extraRoutes(app, { bus }) {
       const publisher = createPublisher({ bus })
       app.get('/', (c) => c.html(PAGE))

@@ -3,6 +3,7 @@
  * case 4): it still ends on the terminal state, and no progress step arrives twice.
  * A worker-like publisher drives the job from outside the gateway, as in production.
  */
+import { openAuthorizer } from '../../packages/gateway/src/auth/authorizer.js'
 import { createGateway, type Gateway } from '../../packages/gateway/src/create-gateway.js'
 import { createDemo, type Demo } from '../../packages/gateway/src/demo/demo-routes.js'
 import { createPublisher, type Publisher } from '../../packages/gateway/src/publisher.js'
@@ -23,7 +24,7 @@ const demos: Demo[] = []
 async function startGatewayOnPort(): Promise<string> {
   const demo = createDemo()
   demos.push(demo)
-  gateway = createGateway({ redisUrl: redis.url, prefix, shutdownTimeoutMs: 2000, extraRoutes: demo.routes })
+  gateway = createGateway({ authorizer: openAuthorizer, warnOpenMode: false, redisUrl: redis.url, prefix, shutdownTimeoutMs: 2000, extraRoutes: demo.routes })
   const listening = await gateway.listen(port, '127.0.0.1')
   port = listening.port
   return listening.url

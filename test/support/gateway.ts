@@ -7,12 +7,19 @@
  * // fetch(`${gw.url}/v1/jobs/a`), new WebSocket(`${gw.wsUrl}`)
  * await gw.close()
  */
+import { openAuthorizer } from '../../packages/gateway/src/auth/authorizer.js'
 import { createGateway, type Gateway, type GatewayOptions } from '../../packages/gateway/src/create-gateway.js'
 
 /** Options of {@link startGateway}: which bus, plus any gateway option. */
-export type StartGatewayOptions = Omit<GatewayOptions, 'redisUrl' | 'prefix' | 'bus'> & {
+export type StartGatewayOptions = Omit<GatewayOptions, 'redisUrl' | 'prefix' | 'bus' | 'authorizer'> & {
   /** `'memory'` (default) or a Redis to connect to, with its own prefix. */
   bus?: 'memory' | { redisUrl: string; prefix?: string } | GatewayOptions['bus']
+  /**
+   * Who may see which job. Tests of the transports run open on purpose; the security suites
+   * pass a JWT authorizer. (The library itself has no default: see createGateway.)
+   * @default openAuthorizer
+   */
+  authorizer?: GatewayOptions['authorizer']
 }
 
 /** A listening test gateway. */
@@ -30,13 +37,13 @@ export interface TestGateway {
 /** Start a gateway on a free port. Short shutdown bound so a broken test does not hang. */
 export async function startGateway(options: StartGatewayOptions = {}): Promise<TestGateway> {
   const { bus, ...rest } = options
-  const busOptions: GatewayOptions =
+  const busOptions: Pick<GatewayOptions, 'redisUrl' | 'prefix' | 'bus'> =
     bus === undefined || bus === 'memory'
       ? {}
       : 'redisUrl' in bus
         ? { redisUrl: bus.redisUrl, prefix: bus.prefix }
         : { bus }
-  const gateway = createGateway({ shutdownTimeoutMs: 2_000, ...busOptions, ...rest })
+  const gateway = createGateway({ shutdownTimeoutMs: 2_000, authorizer: openAuthorizer, warnOpenMode: false, ...busOptions, ...rest })
   const { port, url } = await gateway.listen(0, '127.0.0.1')
   return { url, wsUrl: `ws://127.0.0.1:${port}/v1/ws`, port, gateway, close: () => gateway.close() }
 }

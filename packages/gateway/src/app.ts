@@ -3,7 +3,7 @@
  * for the server), so every route is testable with `app.request()` and mountable elsewhere.
  */
 import { Hono } from 'hono'
-import { openAuthorizer, type Authorizer } from './auth/authorizer.js'
+import type { Authorizer } from './auth/authorizer.js'
 import { isJobcastError } from './errors.js'
 import type { JobHub } from './hub.js'
 import type { ErrorCode } from './protocol.js'
@@ -17,8 +17,8 @@ import { jobStatus } from './routes/status.js'
 export interface AppDeps {
   /** Watches and reads jobs (its bus answers `/readyz`). */
   hub: Pick<JobHub, 'watch' | 'get' | 'bus'>
-  /** Who may see which job. @default openAuthorizer */
-  authorizer?: Authorizer
+  /** Who may see which job. Required (no silent open mode): `openAuthorizer` only for local development. */
+  authorizer: Authorizer
   /** Live SSE streams, ended on shutdown. @default a new registry */
   registry?: ConnectionRegistry
   /** SSE heartbeat comment interval, ms. @default 15000 */
@@ -66,7 +66,7 @@ function methodNotAllowed(allow: string): Response {
 /** Build the hono app: health, polling, both SSE routes, JSON 404/405/500. */
 export function createApp(deps: AppDeps): Hono {
   const registry = deps.registry ?? new ConnectionRegistry()
-  const authorizer = deps.authorizer ?? openAuthorizer
+  const authorizer = deps.authorizer
   const sse: SseRouteDeps = {
     hub: deps.hub,
     authorizer,

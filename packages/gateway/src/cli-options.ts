@@ -40,6 +40,8 @@ export function gatewayOptionsFromConfig(config: GatewayConfig, authorizer: Auth
     prefix: config.prefix,
     ttlSeconds: config.ttlSeconds,
     authorizer,
+    // The CLI prints its own framed open-mode banner.
+    warnOpenMode: false,
     beforeRoutes: (app) => security.beforeRoutes(app),
     checkUpgrade: security.checkUpgrade,
     heartbeatMs: config.heartbeatMs,

@@ -8,10 +8,11 @@ import type { Duplex } from 'node:stream'
 import { getRequestListener } from '@hono/node-server'
 import type { Hono } from 'hono'
 import { createApp } from './app.js'
-import { openAuthorizer, type Authorizer } from './auth/authorizer.js'
+import type { Authorizer } from './auth/authorizer.js'
 import type { Bus } from './bus/bus.js'
 import { createMemoryBus } from './bus/memory-bus.js'
 import { createRedisBus } from './bus/redis-bus.js'
+import { JobcastError } from './errors.js'
 import { JobHub } from './hub.js'
 import { ConnectionRegistry } from './registry.js'
 import { WsServer, type UpgradeCheck } from './ws/server.js'
@@ -32,8 +33,19 @@ export interface GatewayOptions {
   prefix?: string
   /** Snapshot TTL, seconds. @default 86400 */
   ttlSeconds?: number
-  /** Who may see which job. @default openAuthorizer (every request allowed) */
-  authorizer?: Authorizer
+  /**
+   * Who may see which job. Required: secured mode is the default, so there is no silent
+   * fallback. Pass `createJwtAuthorizer({ secret })` (or `publicKey`/`jwksFile`), or, for
+   * local development only, `openAuthorizer` (every request allowed; warned about once).
+   * @example createGateway({ authorizer: createJwtAuthorizer({ secret: process.env.JOBCAST_SECRET }) })
+   */
+  authorizer: Authorizer
+  /**
+   * Print the open-mode warning (once per process) when `authorizer` is open. The CLI prints
+   * its own framed banner and turns this off; so do test harnesses.
+   * @default true
+   */
+  warnOpenMode?: boolean
   /** Hook run on every WebSocket upgrade (origin allow-list, per-IP limits). @default accept all */
   checkUpgrade?: UpgradeCheck
   /** SSE heartbeat interval, ms. @default 15000 */
@@ -79,8 +91,33 @@ export interface Gateway {
   close(): Promise<void>
 }
 
-/** Build a gateway. Nothing listens until `listen()` or `attach()`. */
-export function createGateway(options: GatewayOptions = {}): Gateway {
+/** The message thrown by {@link createGateway} when no authorizer is given. */
+export const MISSING_AUTHORIZER_MESSAGE =
+  '[jobcast] createGateway() needs an authorizer (secured mode is the default): pass ' +
+  '`authorizer: createJwtAuthorizer({ secret })` (or publicKey / jwksFile) and mint tokens with signJobToken(), ' +
+  'or, for local development only, `authorizer: openAuthorizer`. See docs/security.md.'
+
+/** Printed once per process when a gateway is built with an open authorizer. */
+export const LIBRARY_OPEN_MODE_WARNING =
+  "[jobcast] WARNING: open mode (authorizer: openAuthorizer) — every client may read every job's events without a token. " +
+  'Use it only for local development; secure it with createJwtAuthorizer({ secret }) and signJobToken(): see docs/security.md.'
+
+let openModeWarned = false
+
+/**
+ * Build a gateway. Nothing listens until `listen()` or `attach()`.
+ * @throws JobcastError `invalid_config` when `options.authorizer` is missing
+ */
+export function createGateway(options: GatewayOptions): Gateway {
+  // Checked at run time too: JavaScript callers get no type error, and open must never be implicit.
+  const authorizer: Authorizer | undefined = (options as Partial<GatewayOptions> | undefined)?.authorizer
+  if (authorizer === undefined || typeof authorizer.authorize !== 'function') {
+    throw new JobcastError('invalid_config', MISSING_AUTHORIZER_MESSAGE)
+  }
+  if (authorizer.open && options.warnOpenMode !== false && !openModeWarned) {
+    openModeWarned = true
+    console.warn(LIBRARY_OPEN_MODE_WARNING)
+  }
   const ownBus = options.bus === undefined
   const bus: Bus =
     options.bus ??
@@ -90,7 +127,6 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
   const hub = new JobHub(bus)
   const context: GatewayContext = { bus, hub }
   const registry = new ConnectionRegistry()
-  const authorizer = options.authorizer ?? openAuthorizer
   const maxBufferedBytes = options.maxBufferedBytes ?? 1_048_576
   const app = createApp({
     hub,

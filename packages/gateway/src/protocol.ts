@@ -95,3 +95,5 @@ export type ErrorCode =
   | 'bus_unavailable'
   | 'shutting_down'
   | 'internal'
+  /** Thrown by the library for unusable options (never sent on the wire). */
+  | 'invalid_config'

@@ -1,6 +1,6 @@
 /** Routes through `app.request()`: no sockets. */
 import { afterEach, describe, expect, it } from 'vitest'
-import type { Authorizer } from '../src/auth/authorizer.js'
+import { openAuthorizer, type Authorizer } from '../src/auth/authorizer.js'
 import { createApp } from '../src/app.js'
 import { createMemoryBus, type MemoryBus } from '../src/bus/memory-bus.js'
 import { JobcastError } from '../src/errors.js'
@@ -18,7 +18,7 @@ function setup(extra: Partial<Parameters<typeof createApp>[0]> = {}) {
   bus = createMemoryBus()
   hub = new JobHub(bus)
   const registry = new ConnectionRegistry()
-  return { app: createApp({ hub, registry, ...extra }), registry }
+  return { app: createApp({ hub, registry, authorizer: openAuthorizer, ...extra }), registry }
 }
 
 async function readUntil(response: Response, marker: string): Promise<string> {
@@ -92,11 +92,11 @@ describe('errors', () => {
     const failing = { watch: hubWatch(), get: async () => { throw new JobcastError('bus_unavailable', 'down') }, bus: { kind: 'memory', state: 'up' } }
     bus = createMemoryBus()
     hub = new JobHub(bus)
-    const app = createApp({ hub: failing as unknown as JobHub })
+    const app = createApp({ hub: failing as unknown as JobHub, authorizer: openAuthorizer })
     const outage = await app.request('/v1/jobs/a')
     expect(outage.status).toBe(503)
     expect(await outage.json()).toMatchObject({ error: { code: 'bus_unavailable' } })
-    const broken = createApp({ hub: { ...failing, get: async () => { throw new TypeError('boom') } } as unknown as JobHub })
+    const broken = createApp({ hub: { ...failing, get: async () => { throw new TypeError('boom') } } as unknown as JobHub, authorizer: openAuthorizer })
     const original = console.error
     console.error = () => {}
     try {

@@ -1,5 +1,6 @@
 /** Demo mode routes with shortened job timings. */
 import { afterEach, expect, it } from 'vitest'
+import { openAuthorizer } from '../src/auth/authorizer.js'
 import { createGateway, type Gateway } from '../src/create-gateway.js'
 import { createDemo, type Demo } from '../src/demo/demo-routes.js'
 
@@ -12,7 +13,7 @@ afterEach(async () => {
 
 function setup(pageDir?: string) {
   demo = createDemo({ timing: { exportMs: 120, slowMs: 200 }, pageDir })
-  gateway = createGateway({ extraRoutes: demo.routes })
+  gateway = createGateway({ authorizer: openAuthorizer, warnOpenMode: false, extraRoutes: demo.routes })
   return gateway.app
 }
 

@@ -2,6 +2,7 @@
 import { get } from 'node:http'
 import { afterEach, expect, it } from 'vitest'
 import { createApp } from '../src/app.js'
+import { openAuthorizer } from '../src/auth/authorizer.js'
 import { createMemoryBus } from '../src/bus/memory-bus.js'
 import { JobcastError } from '../src/errors.js'
 import type { JobHub } from '../src/hub.js'
@@ -51,7 +52,7 @@ it('ends the stream with the bus error code when a watch cannot start', async ()
       throw new JobcastError('bus_unavailable', 'redis is down')
     },
   }
-  const app = createApp({ hub: hub as unknown as JobHub })
+  const app = createApp({ hub: hub as unknown as JobHub, authorizer: openAuthorizer })
   const text = await (await app.request('/v1/jobs/a/events')).text()
   expect(text).toMatch(/event: error\ndata: \{"code":"bus_unavailable","message":"\[jobcast\] redis is down"\}\n\n$/)
   await bus.close()

@@ -1,0 +1,49 @@
+/** Library mode is secured by default: no authorizer, no gateway (issue 4, "Open mode"). */
+import { afterEach, expect, it, vi } from 'vitest'
+import * as root from '../src/index.js'
+import { createGateway, type Gateway, type GatewayOptions } from '../src/create-gateway.js'
+
+let gateway: Gateway | undefined
+afterEach(async () => {
+  vi.restoreAllMocks()
+  await gateway?.close()
+  gateway = undefined
+})
+
+it('refuses to build without an authorizer, saying what to pass', () => {
+  for (const options of [undefined, {}, { authorizer: undefined }, { authorizer: {} }]) {
+    let thrown: unknown
+    try {
+      createGateway(options as unknown as GatewayOptions)
+    } catch (error) {
+      thrown = error
+    }
+    expect(root.isJobcastError(thrown)).toBe(true)
+    expect(thrown).toMatchObject({ code: 'invalid_config' })
+    const message = (thrown as Error).message
+    expect(message).toMatch(/^\[jobcast\] /)
+    expect(message).toContain('authorizer: createJwtAuthorizer({ secret })')
+    expect(message).toContain('authorizer: openAuthorizer')
+  }
+})
+
+it('runs open only when openAuthorizer (exported from the root) is passed, and warns about it once', async () => {
+  const warn = vi.spyOn(console, 'warn').mockImplementation(() => {})
+  gateway = root.createGateway({ authorizer: root.openAuthorizer })
+  await gateway.bus.publish({ id: 'a', status: 'active' })
+  expect((await gateway.app.request('/v1/jobs/a')).status).toBe(200)
+  const second = root.createGateway({ authorizer: root.openAuthorizer })
+  await second.close()
+  expect(warn).toHaveBeenCalledTimes(1)
+  expect(String(warn.mock.calls[0]?.[0])).toMatch(/^\[jobcast\] WARNING: open mode/)
+})
+
+it('is secured with a JWT authorizer: no token → 401', async () => {
+  const warn = vi.spyOn(console, 'warn').mockImplementation(() => {})
+  gateway = root.createGateway({ authorizer: root.createJwtAuthorizer({ secret: 'x'.repeat(32) }) })
+  await gateway.bus.publish({ id: 'a', status: 'active' })
+  const response = await gateway.app.request('/v1/jobs/a')
+  expect(response.status).toBe(401)
+  expect(await response.json()).toMatchObject({ error: { code: 'unauthorized' } })
+  expect(warn).not.toHaveBeenCalled()
+})
