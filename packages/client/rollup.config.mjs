@@ -32,10 +32,18 @@ rmSync('dist/chunks', { recursive: true, force: true })
 const entries = { index: 'src/index.ts' }
 for (const sub of ['element', 'react']) if (existsSync(`src/${sub}/index.ts`)) entries[sub] = `src/${sub}/index.ts`
 
-// `booleans_as_integers` is safe for the core (no boolean reaches a string or a strict
-// comparison); not for the element, whose DOM code may stringify booleans.
+// For the IIFE only (`tight`): `booleans_as_integers` is safe for the core (no boolean reaches a
+// string or a strict comparison), not for the element, whose DOM code may stringify booleans;
+// `unsafe_arrows` holds because nothing in the core or eventsource-parser is called with `new`
+// or reads `arguments`. Not `toplevel` (it drops the unused-looking `var Jobcast=`), not
+// `unsafe_comps` (it would turn the client's `!(e.seq > j.seq)` into `e.seq <= j.seq`, letting
+// an event without a numeric seq through).
 const minify = (tight = false) =>
-  terser({ ecma: 2020, compress: { passes: 5, pure_getters: true, unsafe: true, booleans_as_integers: tight }, format: { comments: false } })
+  terser({
+    ecma: 2020,
+    compress: { passes: 5, pure_getters: true, unsafe: true, booleans_as_integers: tight, unsafe_arrows: tight },
+    format: { comments: false },
+  })
 
 export default [
   {
