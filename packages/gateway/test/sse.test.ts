@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest'
+import type { BusEvent } from '../src/bus/bus.js'
+import { multiJobDataPart, singleJobFrame } from '../src/routes/sse-stream.js'
 import { SSE_OPEN, SSE_PING, formatCursor, formatSeq, parseCursor, parseSeqCursor, sseMessage, sseNamed, sseRetry } from '../src/sse.js'
 
 describe('SSE framing', () => {
@@ -56,4 +58,19 @@ describe('multi-job cursor', () => {
     ['1,x,3', 3],
     ['1,-2,3', 3],
   ])('rejects %j for %i jobs', (raw, count) => expect(parseCursor(raw, count)).toBeNull())
+})
+
+describe('SSE job frames', () => {
+  it('are encoded once per event and the same bytes are shared by every stream', () => {
+    const json = '{"seq":1764287374123456,"id":"a","status":"active","ts":1}'
+    const message: BusEvent = { event: JSON.parse(json) as BusEvent['event'], json }
+    const single = singleJobFrame(message)
+    expect(new TextDecoder().decode(single)).toBe(`id: 1764287374123456\ndata: ${json}\n\n`)
+    expect(singleJobFrame(message)).toBe(single)
+    const data = multiJobDataPart(message)
+    expect(new TextDecoder().decode(data)).toBe(`data: ${json}\n\n`)
+    expect(multiJobDataPart(message)).toBe(data)
+    // Another event object (another publish) gets its own frame.
+    expect(singleJobFrame({ ...message })).not.toBe(single)
+  })
 })

@@ -5,36 +5,23 @@
  */
 import type { BusEvent } from '../bus/bus.js'
 import { isJobcastError } from '../errors.js'
+import { frameCache } from '../frame-cache.js'
 import type { JobHub, Watch } from '../hub.js'
 import { isTerminal } from '../protocol.js'
 import type { ConnectionRegistry } from '../registry.js'
-import { SSE_OPEN, SSE_PING, formatCursor, formatSeq, sseData, sseNamed, sseRetry } from '../sse.js'
+import { SSE_OPEN, SSE_PING, formatCursor, formatSeq, sseData, sseMessage, sseNamed, sseRetry } from '../sse.js'
 import { at } from '../timers.js'
 
 const encoder = new TextEncoder()
 
-// Single-job frames (`id: <seq>` + data) are the same for every subscriber: encode once per event.
-const singleFrames = new WeakMap<BusEvent, Uint8Array>()
-// Multi-job frames differ only in the cursor line: share the encoded data part.
-const dataParts = new WeakMap<BusEvent, Uint8Array>()
+/** A single-job frame (`id: <seq>` + data) is the same for every subscriber: encoded once per event. */
+export const singleJobFrame: (message: BusEvent) => Uint8Array = frameCache((m) => encoder.encode(sseMessage(formatSeq(m.event.seq), m.json)))
 
-function singleFrame(message: BusEvent): Uint8Array {
-  let bytes = singleFrames.get(message)
-  if (!bytes) {
-    bytes = encoder.encode(`id: ${formatSeq(message.event.seq)}\n${sseData(message.json)}`)
-    singleFrames.set(message, bytes)
-  }
-  return bytes
-}
-
-function dataPart(message: BusEvent): Uint8Array {
-  let bytes = dataParts.get(message)
-  if (!bytes) {
-    bytes = encoder.encode(sseData(message.json))
-    dataParts.set(message, bytes)
-  }
-  return bytes
-}
+/**
+ * The `data:` part of a multi-job frame, encoded once per event. The `id:` line before it is
+ * the stream's own cursor (one seq per job it carries), so only that short line is per stream.
+ */
+export const multiJobDataPart: (message: BusEvent) => Uint8Array = frameCache((m) => encoder.encode(sseData(m.json)))
 
 /** What a stream needs to run. */
 export interface SseStreamOptions {
@@ -105,9 +92,9 @@ export function createSseStream(options: SseStreamOptions): ReadableStream<Uint8
     cursor[index] = message.event.seq
     if (multi) {
       write(`id: ${formatCursor(cursor)}\n`)
-      write(dataPart(message))
+      write(multiJobDataPart(message))
     } else {
-      write(singleFrame(message))
+      write(singleJobFrame(message))
     }
     if (isTerminal(message.event)) {
       done[index] = true

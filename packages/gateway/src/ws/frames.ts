@@ -3,7 +3,7 @@
  * server frames are built as strings, job frames once per event (see {@link jobFrame}).
  */
 import type { BusEvent } from '../bus/bus.js'
-import { frameCache } from '../hub.js'
+import { frameCache } from '../frame-cache.js'
 import { isValidJobId, type ErrorCode } from '../protocol.js'
 
 /** A frame a client may send. */
