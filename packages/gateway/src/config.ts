@@ -210,7 +210,8 @@ export function helpText(): string {
     const env = s.env.length ? `  [env ${s.env.join(', ')}]` : ''
     const def = DEFAULT_CONFIG[s.key]
     const empty = def === undefined || (Array.isArray(def) && def.length === 0)
-    const shown = empty || s.kind === 'bool' ? '' : `  (default ${JSON.stringify(def)})`
+    // Every option shows its default (issue 2: "--help lists them all with defaults").
+    const shown = s.key === 'help' ? '' : s.kind === 'bool' ? `  (default ${def === true ? 'on' : 'off'})` : empty ? '  (default none)' : `  (default ${JSON.stringify(def)})`
     return `  ${flag.padEnd(31)}${s.help}${shown}${env}`
   })
   return [

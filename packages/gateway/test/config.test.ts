@@ -63,6 +63,12 @@ describe('helpText', () => {
     }
     expect(text).toContain('(default 3030)')
     expect(text).toContain('(default "jobcast:")')
+    for (const spec of OPTION_SPECS.filter((s) => s.key !== 'help')) {
+      const row = text.split('\n').find((line) => line.startsWith(`  ${spec.flag} `))
+      expect(row, spec.flag).toMatch(/\(default [^)]+\)/)
+    }
+    expect(text).toMatch(/--redis-url <url> +[^\n]*\(default none\)/)
+    expect(text).toMatch(/--insecure-open +[^\n]*\(default off\)/)
   })
 })
 
