@@ -17,12 +17,14 @@ let demo: Demo
 let gw: TestGateway
 let browser: Browser
 let page: Page
+const consoleErrors: string[] = []
 
 beforeAll(async () => {
   ;[redis, browser] = await Promise.all([startRedis(), launchChromium()])
   demo = createDemo({ timing: { exportMs: 2500, slowMs: 6000 } })
   gw = await startGateway({ bus: { redisUrl: redis.url, prefix: randomPrefix() }, extraRoutes: demo.routes })
   page = await browser.newPage({ viewport: { width: 375, height: 720 } })
+  page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()))
   await page.goto(gw.url)
 })
 
@@ -37,6 +39,8 @@ describe('demo page', () => {
   it('loads the client bundle from /jobcast.js (window.Jobcast)', async () => {
     expect(await page.evaluate(() => typeof (window as unknown as { Jobcast?: { createClient?: unknown } }).Jobcast?.createClient)).toBe('function')
     expect(await page.getByTestId('notice').isHidden()).toBe(true)
+    // Not even a missing favicon: a reader debugging a proxy should see only real problems.
+    expect(consoleErrors).toEqual([])
   })
 
   it('runs Export CSV to 100 % over WebSocket and shows the download link', async () => {
