@@ -34,7 +34,7 @@ export class MemoryBus implements Bus {
 
   constructor(options: MemoryBusOptions = {}) {
     const ttl = options.ttlSeconds ?? 86_400
-    if (!(ttl > 0)) throw new JobcastError('invalid_event', '[jobcast] ttlSeconds must be a positive number of seconds')
+    if (!(ttl > 0)) throw new JobcastError('invalid_config', '[jobcast] ttlSeconds must be a positive number of seconds')
     this.#ttlMs = ttl * 1000
     this.#maxBytes = options.maxMessageBytes
     // Expired entries are also dropped on read; the sweep only bounds memory of forgotten jobs.

@@ -82,7 +82,7 @@ export class RedisBus implements Bus {
   constructor(options: RedisBusOptions = {}) {
     this.prefix = options.prefix ?? DEFAULT_PREFIX
     this.#ttl = options.ttlSeconds ?? 86_400
-    if (!Number.isInteger(this.#ttl) || this.#ttl < 1) throw new JobcastError('invalid_event', '[jobcast] ttlSeconds must be a whole number of seconds ≥ 1')
+    if (!Number.isInteger(this.#ttl) || this.#ttl < 1) throw new JobcastError('invalid_config', '[jobcast] ttlSeconds must be a whole number of seconds ≥ 1')
     this.#maxBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES
     this.#timeout = options.commandTimeoutMs ?? 5000
     if (options.redis) {
