@@ -7,6 +7,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Context, MiddlewareHandler } from 'hono'
+import { errorResponse } from '../routes/http-error.js'
 import { clientIp } from './client-ip.js'
 import type { ConnectionCounter } from './connection-counter.js'
 import type { RateLimiter } from './rate-limiter.js'
@@ -31,10 +32,7 @@ export function requestIp(c: Context, trustProxyHops: number): string | undefine
 }
 
 function tooMany(code: 'rate_limited' | 'too_many_connections', message: string, retryAfterSec: number): Response {
-  return new Response(JSON.stringify({ error: { code, message } }), {
-    status: 429,
-    headers: { 'content-type': 'application/json; charset=utf-8', 'retry-after': String(retryAfterSec), 'cache-control': 'no-store' },
-  })
+  return errorResponse(429, code, message, { 'retry-after': String(retryAfterSec) })
 }
 
 /** Rate-limits a route per client IP. */

@@ -5,10 +5,15 @@ export interface ErrorBody {
   error: { code: ErrorCode; message: string }
 }
 
+/** The text of an error body, `[jobcast]`-prefixed: the one place the shape is built (HTTP routes, limits, refused upgrades). */
+export function errorBodyJson(code: ErrorCode, message: string): string {
+  const body: ErrorBody = { error: { code, message: message.startsWith('[jobcast]') ? message : `[jobcast] ${message}` } }
+  return JSON.stringify(body)
+}
+
 /** A JSON error response with the contract's body shape. */
 export function errorResponse(status: number, code: ErrorCode, message: string, headers: Record<string, string> = {}): Response {
-  const body: ErrorBody = { error: { code, message: message.startsWith('[jobcast]') ? message : `[jobcast] ${message}` } }
-  return new Response(JSON.stringify(body), {
+  return new Response(errorBodyJson(code, message), {
     status,
     headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers },
   })

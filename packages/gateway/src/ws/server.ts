@@ -10,6 +10,7 @@ import type { Authorizer } from '../auth/authorizer.js'
 import type { JobHub } from '../hub.js'
 import type { ErrorCode } from '../protocol.js'
 import type { ConnectionRegistry } from '../registry.js'
+import { errorBodyJson } from '../routes/http-error.js'
 import { WsConnection } from './connection.js'
 
 /**
@@ -47,7 +48,7 @@ export interface WsServerOptions {
 export const WS_PATH = '/v1/ws'
 
 function reject(socket: Duplex, status: number, code: ErrorCode, message: string): void {
-  const body = JSON.stringify({ error: { code, message: message.startsWith('[jobcast]') ? message : `[jobcast] ${message}` } })
+  const body = errorBodyJson(code, message)
   socket.end(
     `HTTP/1.1 ${status} ${status === 404 ? 'Not Found' : status === 503 ? 'Service Unavailable' : 'Refused'}\r\n` +
       `Connection: close\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
