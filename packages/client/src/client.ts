@@ -299,8 +299,10 @@ export function createClient(options: ClientOptions): JobcastClient {
     }
     const abort = () => err(abortError())
     const check = () => Date.now() < deadline || (err(new JobTimeoutError('deadline', id, last)), false)
+    // Timers past 2^31-1 ms fire at once (browsers and Node): cap the wait, or a long timeout
+    // (or `Infinity`) would loop.
     const tick = () => {
-      if (check()) t = o.setTimeout(tick, deadline - Date.now())
+      if (check()) t = o.setTimeout(tick, Math.min(deadline - Date.now(), 2e9))
     }
     const s: Sub = {
       up(j, info) {

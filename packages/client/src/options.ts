@@ -114,7 +114,7 @@ export interface UpdateInfo {
 export interface WatchOptions {
   /** Aborts the wait: it rejects (or the iterator throws) a `DOMException` named `AbortError`. @default none */
   signal?: AbortSignal
-  /** Give up after this long (at most 2^31-1 ms, ≈ 24 days) with `JobTimeoutError` (reason `deadline`). @default none (wait as long as the job runs) */
+  /** Give up after this long, in ms, with `JobTimeoutError` (reason `deadline`); any length, `Infinity` included. @default none (wait as long as the job runs) */
   timeout?: number
 }
 

@@ -171,6 +171,25 @@ describe('client API', () => {
     expect(Date.now() - t0).toBeLessThan(1000)
   })
 
+  it('a timeout beyond what a timer can hold (Infinity, 30 days) does not spin', async () => {
+    server.use(http.get(`${GW}/v1/jobs/:id`, () => HttpResponse.json(ev('a', 'active'))))
+    for (const timeout of [Infinity, 30 * 86_400_000]) {
+      const delays: number[] = []
+      const t = countedTimers()
+      const client = createClient({ ...base(t), poll: { initial: 1e6, max: 1e6, factor: 1 }, setTimeout: (f, ms) => (delays.push(ms), t.setTimeout(f, ms)) })
+      const ctl = new AbortController()
+      const p = client.waitForJob('a', { timeout, signal: ctl.signal })
+      await sleep(50)
+      // Timers past 2^31-1 ms fire at once (browsers and Node): the deadline check would loop.
+      expect(delays.filter((ms) => ms > 2 ** 31 - 1 || ms < 0)).toEqual([])
+      expect(delays.length).toBeLessThan(5)
+      ctl.abort()
+      await expect(p).rejects.toMatchObject({ name: 'AbortError' })
+      await client.close()
+      expect(t.pending).toBe(0)
+    }
+  })
+
   it('standalone waitForJob leaves no timer behind, whatever the outcome', async () => {
     for (const status of ['completed', 'failed', 'cancelled'] as const) {
       script([ev('a', 'active'), ev('a', status)])
