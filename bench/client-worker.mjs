@@ -211,6 +211,9 @@ const commands = {
   },
 }
 
+// The bench process is gone (crashed, killed, its output pipe closed): do not linger.
+process.on('disconnect', () => process.exit(0))
+
 process.on('message', async (msg) => {
   if (msg.cmd === 'delivered') return commands.delivered(msg)
   try {

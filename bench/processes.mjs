@@ -11,6 +11,17 @@ import { Redis } from 'ioredis'
 import { sleep } from './stats.mjs'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
+
+/** Every child this process started, killed on any exit so none outlives the bench. */
+const children = new Set()
+function track(child) {
+  children.add(child)
+  child.once('exit', () => children.delete(child))
+  return child
+}
+process.on('exit', () => { for (const c of children) c.kill('SIGKILL') })
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.once(sig, () => process.exit(130))
+process.stdout.on('error', () => process.exit(1)) // e.g. piped into `head`
 export const root = path.resolve(here, '..')
 
 /** A free TCP port on 127.0.0.1. */
@@ -57,7 +68,7 @@ export async function startRedis() {
     throw new Error('[bench] no redis-server on PATH: install it (apt-get install -y redis-server) and run `npm run bench` again')
   }
   const port = await freePort()
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
+  const child = track(spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' }))
   const url = `redis://127.0.0.1:${port}`
   const deadline = Date.now() + 10_000
   while (Date.now() < deadline) {
@@ -83,9 +94,9 @@ export async function startServer(kind, { redisUrl, logDir, gatewayArgs = [] }) 
   if (kind === 'gateway') args.push('--insecure-open', ...gatewayArgs)
   const logFile = path.join(logDir, `${kind}-${port}.log`)
   const out = fs.openSync(logFile, 'a')
-  const child = spawn(process.execPath, ['--expose-gc', '--import', gcHook, ...(process.env.JOBCAST_BENCH_PROF === kind ? ['--cpu-prof', `--cpu-prof-dir=${logDir}`] : []), script, ...args], {
+  const child = track(spawn(process.execPath, ['--expose-gc', '--import', gcHook, ...(process.env.JOBCAST_BENCH_PROF === kind ? ['--cpu-prof', `--cpu-prof-dir=${logDir}`] : []), script, ...args], {
     cwd: root, stdio: ['ignore', out, out], env: { ...process.env, NODE_ENV: 'production' },
-  })
+  }))
   fs.closeSync(out)
   const base = `http://127.0.0.1:${port}`
   const deadline = Date.now() + 15_000
@@ -108,7 +119,7 @@ export async function startServer(kind, { redisUrl, logDir, gatewayArgs = [] }) 
  * `send(msg)` sends without a reply, `onProgress` receives `{ progress }` reports.
  */
 export function startWorker() {
-  const child = fork(path.join(here, 'client-worker.mjs'), [], { cwd: root, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  const child = track(fork(path.join(here, 'client-worker.mjs'), [], { cwd: root, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }))
   let seq = 0
   const pending = new Map()
   const w = { child, onProgress: null }
