@@ -106,6 +106,26 @@ describe('client IP', () => {
     expect(clientIp('10.0.0.1', '1.2.3.4', 3)).toBe('10.0.0.1')
     expect(clientIp(undefined, undefined)).toBe('unknown')
   })
+
+  it('counts an IPv6 client as its /64, so rotating addresses inside it cannot bypass per-IP limits', () => {
+    expect(clientIp('2001:db8:1:2:aaaa::1', undefined)).toBe('2001:db8:1:2::/64')
+    expect(clientIp('2001:0DB8:0001:0002:ffff:1:2:3', undefined)).toBe('2001:db8:1:2::/64')
+    expect(clientIp('2001:db8:1:3::1', undefined)).toBe('2001:db8:1:3::/64')
+    expect(clientIp('::1', undefined)).toBe('0:0:0:0::/64')
+    expect(clientIp('fe80::1%eth0', undefined)).toBe('fe80:0:0:0::/64')
+    expect(clientIp('10.0.0.1', '2001:db8:9:9::7', 1)).toBe('2001:db8:9:9::/64')
+    expect(clientIp('::ffff:10.0.0.1', undefined)).toBe('10.0.0.1')
+    // Not an address: kept as is (it is still one key, never a crash).
+    expect(clientIp('1:2:3', undefined)).toBe('1:2:3')
+    expect(clientIp('10.0.0.1', 'a::b::c', 1)).toBe('a::b::c')
+    const counter = createConnectionCounter({ maxPerIp: 2 })
+    const guard = createUpgradeGuard({ origins: createOriginPolicy([]), connections: counter })
+    const from = (ip: string) => guard({ origin: undefined, host: 'gw', remoteAddress: ip, forwardedFor: undefined })
+    expect(from('2001:db8::1').ok).toBe(true)
+    expect(from('2001:db8::2').ok).toBe(true)
+    expect(from('2001:db8::3')).toMatchObject({ ok: false, code: 'too_many_connections' })
+    expect(from('2001:db8:0:1::1').ok).toBe(true)
+  })
 })
 
 describe('upgrade guard', () => {

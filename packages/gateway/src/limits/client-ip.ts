@@ -26,7 +26,34 @@ export function clientIp(remoteAddress: string | undefined, forwardedFor: string
   return pick === undefined || pick.length > 64 ? peer : normalise(pick)
 }
 
-/** `::ffff:1.2.3.4` and `1.2.3.4` are one client. */
+/**
+ * The key a client is counted under. `::ffff:1.2.3.4` and `1.2.3.4` are one client. An IPv6
+ * address counts as its /64 network: one subscriber line usually gets a /64 (RFC 6177), so
+ * counting single addresses would let one client take 2^64 fresh "IPs" and bypass every
+ * per-IP limit.
+ */
 function normalise(address: string): string {
-  return address.startsWith('::ffff:') ? address.slice(7) : address
+  if (address.startsWith('::ffff:') && address.includes('.')) return address.slice(7)
+  if (!address.includes(':')) return address
+  const prefix = ipv6Prefix64(address)
+  return prefix === undefined ? address : `${prefix}::/64`
+}
+
+/** The first four hextets of an IPv6 address (lower case, no leading zeros), or undefined if it is not one. */
+export function ipv6Prefix64(address: string): string | undefined {
+  const text = address.replace(/%.*$/, '').toLowerCase()
+  if (!/^[0-9a-f:.]+$/.test(text) || text.length > 45) return undefined
+  const halves = text.split('::')
+  if (halves.length > 2) return undefined
+  const parts = (half: string | undefined): string[] => (half === undefined || half === '' ? [] : half.split(':'))
+  const head = parts(halves[0])
+  const tail = parts(halves[1])
+  // An embedded IPv4 tail (::ffff:1.2.3.4 style) stands for two hextets.
+  const width = (list: string[]): number => list.reduce((n, p) => n + (p.includes('.') ? 2 : 1), 0)
+  const missing = 8 - width(head) - width(tail)
+  if (halves.length === 1 ? missing !== 0 : missing < 1) return undefined
+  const all = [...head, ...Array<string>(halves.length === 1 ? 0 : missing).fill('0'), ...tail]
+  const first = all.slice(0, 4)
+  if (first.some((h) => !/^[0-9a-f]{1,4}$/.test(h))) return undefined
+  return first.map((h) => h.replace(/^0+(?=.)/, '')).join(':')
 }
