@@ -1,14 +1,9 @@
 import { http, HttpResponse } from 'msw'
-import { setupServer } from 'msw/node'
-import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest'
+import { describe, expect, it, onTestFinished, vi } from 'vitest'
 import { createClient, isAbortError, waitForJob, type ClientOptions, type JobEvent } from '../src/index.js'
-import { countedTimers, ev, sleep, until } from './helpers.js'
+import { countedTimers, ev, GW, mswServer, sleep, until } from './helpers.js'
 
-const GW = 'http://gw.test'
-const server = setupServer()
-beforeAll(() => server.listen({ onUnhandledRequest: 'error' }))
-afterEach(() => server.resetHandlers())
-afterAll(() => server.close())
+const server = mswServer()
 
 const base = (t = countedTimers()): ClientOptions => ({
   url: GW,

@@ -1,5 +1,19 @@
-/** Test helpers for the client's unit tests: counted timers, controllable SSE bodies, events. */
+/** Test helpers for the client's unit tests: an msw server, counted timers, controllable SSE bodies, events. */
+import { setupServer } from 'msw/node'
+import { afterAll, afterEach, beforeAll } from 'vitest'
 import type { JobEvent, JobStatus } from '../src/protocol.js'
+
+/** The gateway URL the msw handlers answer for. */
+export const GW = 'http://gw.test'
+
+/** An msw server for the calling test file: listens before its tests, resets handlers after each, closes after all. */
+export function mswServer() {
+  const server = setupServer()
+  beforeAll(() => server.listen({ onUnhandledRequest: 'error' }))
+  afterEach(() => server.resetHandlers())
+  afterAll(() => server.close())
+  return server
+}
 
 /** Timers injected into the client, counting the ones still pending. */
 export function countedTimers() {

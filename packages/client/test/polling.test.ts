@@ -1,14 +1,9 @@
 import { http, HttpResponse } from 'msw'
-import { setupServer } from 'msw/node'
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { createClient, waitForJob, type ClientOptions, type JobEvent } from '../src/index.js'
-import { countedTimers, ev } from './helpers.js'
+import { countedTimers, ev, GW, mswServer } from './helpers.js'
 
-const GW = 'http://gw.test'
-const server = setupServer()
-beforeAll(() => server.listen({ onUnhandledRequest: 'error' }))
-afterEach(() => server.resetHandlers())
-afterAll(() => server.close())
+const server = mswServer()
 
 const fast = { initial: 10, max: 20, factor: 2 }
 const base = (t = countedTimers()): ClientOptions => ({
