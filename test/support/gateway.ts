@@ -20,6 +20,12 @@ export type StartGatewayOptions = Omit<GatewayOptions, 'redisUrl' | 'prefix' | '
    * @default openAuthorizer
    */
   authorizer?: GatewayOptions['authorizer']
+  /**
+   * Per-IP limits would throttle suites whose every client is 127.0.0.1; the security suites
+   * turn them on with their own values.
+   * @default false
+   */
+  security?: GatewayOptions['security']
 }
 
 /** A listening test gateway. */
@@ -43,7 +49,7 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<T
       : 'redisUrl' in bus
         ? { redisUrl: bus.redisUrl, prefix: bus.prefix }
         : { bus }
-  const gateway = createGateway({ shutdownTimeoutMs: 2_000, authorizer: openAuthorizer, warnOpenMode: false, ...busOptions, ...rest })
+  const gateway = createGateway({ shutdownTimeoutMs: 2_000, authorizer: openAuthorizer, warnOpenMode: false, security: false, ...busOptions, ...rest })
   const { port, url } = await gateway.listen(0, '127.0.0.1')
   return { url, wsUrl: `ws://127.0.0.1:${port}/v1/ws`, port, gateway, close: () => gateway.close() }
 }

@@ -14,6 +14,7 @@ import { createMemoryBus } from './bus/memory-bus.js'
 import { createRedisBus } from './bus/redis-bus.js'
 import { JobcastError } from './errors.js'
 import { JobHub } from './hub.js'
+import { createSecurityHooks, type SecurityOptions } from './limits/security-hooks.js'
 import { ConnectionRegistry } from './registry.js'
 import { WsServer, type UpgradeCheck } from './ws/server.js'
 
@@ -46,8 +47,21 @@ export interface GatewayOptions {
    * @default true
    */
   warnOpenMode?: boolean
-  /** Hook run on every WebSocket upgrade (origin allow-list, per-IP limits). @default accept all */
+  /**
+   * Hook run on every WebSocket upgrade (origin allow-list, per-IP limits). Giving it means you
+   * wired the browser-facing limits yourself (`...createSecurityHooks(options)`), so `security`
+   * is then not applied.
+   * @default the upgrade check of `security`
+   */
   checkUpgrade?: UpgradeCheck
+  /**
+   * Browser-facing limits (CORS and WebSocket origin allow-list, connections and SSE streams
+   * per IP, polling rate), with the CLI's defaults, so a library gateway is as hard to abuse as
+   * the CLI one. `false` turns them off (tests, or limits enforced in front of the gateway).
+   * Ignored when `checkUpgrade` is given.
+   * @default {} (every limit at its default: see DEFAULT_SECURITY)
+   */
+  security?: SecurityOptions | false
   /** SSE heartbeat interval, ms. @default 15000 */
   heartbeatMs?: number
   /** SSE `retry:` value, ms. @default 2000 */
@@ -118,6 +132,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     openModeWarned = true
     console.warn(LIBRARY_OPEN_MODE_WARNING)
   }
+  // Before the bus: a malformed origin must throw before any connection is opened.
+  const security = options.checkUpgrade === undefined && options.security !== false ? createSecurityHooks(options.security ?? {}) : undefined
   const ownBus = options.bus === undefined
   const bus: Bus =
     options.bus ??
@@ -137,7 +153,10 @@ export function createGateway(options: GatewayOptions): Gateway {
     maxBufferedBytes,
     maxJobsPerStream: options.maxJobsPerStream,
     pollRetryAfterSeconds: options.pollRetryAfterSeconds,
-    beforeRoutes: options.beforeRoutes && ((a) => options.beforeRoutes?.(a, context)),
+    beforeRoutes: (a) => {
+      security?.beforeRoutes(a)
+      options.beforeRoutes?.(a, context)
+    },
     extraRoutes: options.extraRoutes && ((a) => options.extraRoutes?.(a, context)),
   })
   const ws = new WsServer({
@@ -148,7 +167,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     maxFrameBytes: options.maxFrameBytes ?? 16_384,
     maxBufferedBytes,
     pingIntervalMs: options.wsPingIntervalMs ?? 30_000,
-    checkUpgrade: options.checkUpgrade,
+    checkUpgrade: options.checkUpgrade ?? security?.checkUpgrade,
   })
   const listener = getRequestListener(app.fetch)
   const servers = new Set<Server>()

@@ -1,4 +1,5 @@
 /** Library mode is secured by default: no authorizer, no gateway (issue 4, "Open mode"). */
+import WebSocket from 'ws'
 import { afterEach, expect, it, vi } from 'vitest'
 import * as root from '../src/index.js'
 import { createGateway, type Gateway, type GatewayOptions } from '../src/create-gateway.js'
@@ -46,4 +47,39 @@ it('is secured with a JWT authorizer: no token → 401', async () => {
   expect(response.status).toBe(401)
   expect(await response.json()).toMatchObject({ error: { code: 'unauthorized' } })
   expect(warn).not.toHaveBeenCalled()
+})
+
+function upgradeStatus(url: string, headers: Record<string, string> = {}): Promise<number> {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(url, { headers })
+    ws.on('unexpected-response', (_req, res) => (res.resume(), resolve(res.statusCode ?? 0)))
+    ws.on('open', () => resolve(101))
+    ws.on('error', () => undefined)
+    opened.push(ws)
+  })
+}
+const opened: WebSocket[] = []
+afterEach(() => {
+  for (const ws of opened.splice(0)) ws.terminate()
+})
+
+it('applies the CLI limits by default in library mode (origin allow-list, connections per IP); security: false turns them off', async () => {
+  vi.spyOn(console, 'warn').mockImplementation(() => {})
+  const authorizer = root.createJwtAuthorizer({ secret: 'x'.repeat(32) })
+  gateway = root.createGateway({ authorizer, security: { maxConnectionsPerIp: 1 } })
+  const { url } = await gateway.listen(0, '127.0.0.1')
+  const wsUrl = `${url.replace(/^http/, 'ws')}/v1/ws`
+  expect(await upgradeStatus(wsUrl, { origin: 'https://evil.example' })).toBe(403)
+  expect(await upgradeStatus(wsUrl)).toBe(101)
+  expect(await upgradeStatus(wsUrl)).toBe(429)
+  await gateway.close()
+
+  gateway = root.createGateway({ authorizer })
+  const defaults = await gateway.listen(0, '127.0.0.1')
+  expect(await upgradeStatus(`${defaults.url.replace(/^http/, 'ws')}/v1/ws`, { origin: 'https://evil.example' })).toBe(403)
+  await gateway.close()
+
+  gateway = root.createGateway({ authorizer, security: false })
+  const off = await gateway.listen(0, '127.0.0.1')
+  expect(await upgradeStatus(`${off.url.replace(/^http/, 'ws')}/v1/ws`, { origin: 'https://evil.example' })).toBe(101)
 })

@@ -1,7 +1,8 @@
 /**
  * Turns the browser-facing security settings into the gateway's two hooks: `beforeRoutes`
  * (CORS, polling rate limit, SSE streams per IP) and `checkUpgrade` (origin allow-list and
- * connections per IP for WebSockets). `createGateway({ ...createSecurityHooks(options), authorizer })`.
+ * connections per IP for WebSockets). `createGateway()` applies them by default (its `security`
+ * option); spread them yourself (`createGateway({ ...createSecurityHooks(options), authorizer })`) to share them.
  */
 import type { IncomingMessage } from 'node:http'
 import type { Hono } from 'hono'
