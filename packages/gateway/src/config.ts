@@ -62,20 +62,25 @@ export interface GatewayConfig {
   help: boolean
 }
 
-/** `list`: repeatable flag and/or comma-separated value. */
 /** A flag or environment variable the gateway cannot use; the message says how to fix it. */
 export class ConfigError extends Error {
   override name = 'ConfigError'
 }
 
+/** `list`: repeatable flag and/or comma-separated value. */
 type Kind = 'int' | 'string' | 'bool' | 'list'
 
 /** One configurable option: its flag, env vars, type, default and help line. */
 export interface OptionSpec {
+  /** The {@link GatewayConfig} field it sets. */
   readonly key: keyof GatewayConfig
+  /** The CLI flag, e.g. `--port`. */
   readonly flag: string
+  /** Environment variables, strongest first (`JOBCAST_PORT` before `PORT`). */
   readonly env: readonly string[]
+  /** How the text is converted. */
   readonly kind: Kind
+  /** One line for `--help`. */
   readonly help: string
   /** Value placeholder shown in `--help`. */
   readonly arg?: string

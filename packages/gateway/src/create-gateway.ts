@@ -20,7 +20,9 @@ import { WsServer, type UpgradeCheck } from './ws/server.js'
 
 /** Passed to route hooks so they can publish or watch. */
 export interface GatewayContext {
+  /** The gateway's bus (a publisher can be built on it: `createPublisher({ bus })`). */
   readonly bus: Bus
+  /** The gateway's hub. */
   readonly hub: JobHub
 }
 
@@ -90,7 +92,9 @@ export interface GatewayOptions {
 export interface Gateway {
   /** The hono app (mountable elsewhere; WebSockets need {@link Gateway.handleUpgrade}). */
   readonly app: Hono
+  /** The bus events come from (`publish()` on it to drive jobs in embedded mode). */
   readonly bus: Bus
+  /** The hub every transport watches jobs through. */
   readonly hub: JobHub
   /** Listen on its own HTTP server. @default port 3030, host 127.0.0.1 */
   listen(port?: number, host?: string): Promise<{ port: number; url: string }>

@@ -60,12 +60,15 @@ export const DEFAULT_SECURITY = Object.freeze({
 
 /** The hooks {@link createSecurityHooks} returns, shaped like the matching gateway options. */
 export interface SecurityHooks {
+  /** The compiled origin allow-list (CORS and WebSocket upgrades). */
   readonly origins: OriginPolicy
   /** WebSocket connections per IP (exposed for tests and metrics). */
   readonly wsConnections: ConnectionCounter
   /** SSE streams per IP. */
   readonly sseConnections: ConnectionCounter
+  /** Registers CORS, the polling rate limit and the SSE-streams-per-IP cap on the app. */
   beforeRoutes(app: Hono): void
+  /** The WebSocket upgrade check: origin allow-list, then connections per IP. */
   checkUpgrade(req: IncomingMessage): UpgradeDecision
 }
 
