@@ -22,8 +22,21 @@ export class ConnectionRegistry {
     return this.#items.size
   }
 
-  /** Register a connection; returns its removal function. */
+  /**
+   * Register a connection; returns its removal function. A connection that was accepted
+   * before shutdown began but registers after it (an SSE stream whose authorization was in
+   * flight, a WebSocket mid-handshake) is shut down at once, not left to the shutdown bound.
+   */
   add(item: Closable): () => void {
+    if (this.#closing) {
+      queueMicrotask(() => {
+        try {
+          item.shutdown()
+        } catch {
+          // as in shutdownAll
+        }
+      })
+    }
     this.#items.add(item)
     return () => {
       this.#items.delete(item)
