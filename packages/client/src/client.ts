@@ -319,7 +319,7 @@ export function createClient(options: ClientOptions): JobcastClient {
     }
     if (signal?.aborted) abort()
     else if (closing) err(closedError(id))
-    else if (!ID.test(id)) err(new JobcastClientError('invalid_job_id', 'bad job id (1-128 of A-Za-z0-9._:@-)', id))
+    else if (!ID.test(id)) err(new JobcastClientError('invalid_job_id', 'bad job id, must match ' + ID, id))
     else {
       signal?.addEventListener('abort', abort)
       if (timeout) tick()

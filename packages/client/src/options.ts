@@ -74,7 +74,8 @@ export interface ClientOptions {
   connectTimeout?: number
   /**
    * Silence after which an open push connection counts as dead and is reopened. The gateway
-   * sends a heartbeat every 15 s; on WebSocket the client pings.
+   * sends a heartbeat every 15 s; on WebSocket the client pings. Also how long one polling
+   * request may hang before it is abandoned and retried.
    * @default 45000 (ms)
    */
   heartbeatTimeout?: number

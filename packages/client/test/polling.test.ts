@@ -79,6 +79,29 @@ describe('polling transport', () => {
     expect(reqs).toHaveLength(4)
   })
 
+  it('abandons a request that hangs after heartbeatTimeout and polls again', async () => {
+    const hung: Request[] = []
+    let n = 0
+    server.use(
+      http.get(`${GW}/v1/jobs/:id`, ({ request }) => {
+        if (n++ == 0) {
+          hung.push(request)
+          return new Promise<Response>(() => {}) // a proxy that holds the request forever
+        }
+        return HttpResponse.json(ev('a', 'completed'))
+      }),
+    )
+    const t = countedTimers()
+    const t0 = Date.now()
+    const p = waitForJob('a', { ...base(t), heartbeatTimeout: 150 })
+    const outcome = await Promise.race([p, new Promise((r) => setTimeout(r, 2000, 'still waiting'))])
+    expect(outcome).toMatchObject({ status: 'completed' })
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(140)
+    expect(hung[0]!.signal.aborted).toBe(true)
+    expect(n).toBe(2)
+    expect(t.pending).toBe(0)
+  })
+
   it('rejects with JobFailedError carrying the producer error, and JobCancelledError', async () => {
     serve([json(ev('a', 'failed', { error: { message: 'disk full', code: 'ENOSPC' } }))])
     await expect(waitForJob('a', base())).rejects.toMatchObject({ name: 'JobFailedError', code: 'job_failed', error: { message: 'disk full', code: 'ENOSPC' } })

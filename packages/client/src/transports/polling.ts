@@ -28,6 +28,9 @@ export const polling: TransportFactory = ({ options: o, sink, token }) => {
     const c = (p.ctrl = new AbortController())
     let wait = 0
     if (p.n++ >= o.maxAttempts) return sink.error(id, 'attempts', '')
+    // A request that hangs (a proxy holding it, a half-open connection) would stall polling
+    // for good: abandon it after heartbeatTimeout and retry as after a network error.
+    p.timer = o.setTimeout(() => c.abort(), o.heartbeatTimeout)
     try {
       const res = await o.fetch(`${o.url}/v1/jobs/${encodeURIComponent(id)}`, {
         headers: { ...auth(await (p.tok ??= token(id))), ...(p.since && { 'if-none-match': `"${p.since}"` }) },
@@ -38,7 +41,8 @@ export const polling: TransportFactory = ({ options: o, sink, token }) => {
       sink.alive()
       wait = parseRetryAfter(res.headers.get('retry-after'))
       const s = res.status
-      if (s == 401 || s == 403) {
+      if ((s | 2) == 403) {
+        // 401 or 403: the only statuses `| 2` turns into 403 (bytes count: 5 KB budget)
         const e = await readError(res)
         return sink.error(id, e.code, e.message)
       }
@@ -53,7 +57,10 @@ export const polling: TransportFactory = ({ options: o, sink, token }) => {
     } catch {
       // Network error, or aborted (checked below).
     }
-    if (polls.get(id) == p && !c.signal.aborted)
+    // Only the latest request of this poll goes on (a wake-up may have started a newer one).
+    if (p.ctrl != c) return
+    o.clearTimeout(p.timer)
+    if (polls.get(id) == p)
       p.timer = o.setTimeout(
         () => poll(id, p),
         Math.max(wait, backoffDelay(p.n - 1, o.poll)) * (hidden() ? o.hiddenSlowdown : 1),
