@@ -9,7 +9,7 @@ import { frameCache } from '../frame-cache.js'
 import type { JobHub, Watch } from '../hub.js'
 import { isTerminal } from '../protocol.js'
 import type { ConnectionRegistry } from '../registry.js'
-import { SSE_OPEN, SSE_PING, formatCursor, formatSeq, sseData, sseMessage, sseNamed, sseRetry } from '../sse.js'
+import { SSE_OPEN, SSE_PING, formatSeq, sseData, sseMessage, sseNamed, sseRetry } from '../sse.js'
 import { at } from '../timers.js'
 
 const encoder = new TextEncoder()
@@ -51,6 +51,9 @@ export interface SseStreamOptions {
 export function createSseStream(options: SseStreamOptions): ReadableStream<Uint8Array> {
   const { ids, multi } = options
   const cursor = [...options.cursor]
+  // The cursor's entries as text, so an event re-formats only its own job's entry, not all
+  // (up to --max-jobs-per-stream) of them.
+  const cursorText = multi ? cursor.map(formatSeq) : []
   const done = [...options.done]
   const watches: (Watch | undefined)[] = ids.map(() => undefined)
   let ended = false
@@ -91,7 +94,8 @@ export function createSseStream(options: SseStreamOptions): ReadableStream<Uint8
     if (message.event.seq <= (cursor[index] ?? 0)) return
     cursor[index] = message.event.seq
     if (multi) {
-      write(`id: ${formatCursor(cursor)}\n`)
+      cursorText[index] = formatSeq(message.event.seq)
+      write(`id: ${cursorText.join(',')}\n`)
       write(multiJobDataPart(message))
     } else {
       write(singleJobFrame(message))
