@@ -41,8 +41,7 @@ export const polling: TransportFactory = ({ options: o, sink, token }) => {
       sink.alive()
       wait = parseRetryAfter(res.headers.get('retry-after'))
       const s = res.status
-      if ((s | 2) == 403) {
-        // 401 or 403: the only statuses `| 2` turns into 403 (bytes count: 5 KB budget)
+      if (s == 401 || s == 403) {
         const e = await readError(res)
         return sink.error(id, e.code, e.message)
       }

@@ -36,8 +36,7 @@ export const sse: TransportFactory = ({ options: o, sink, token }) => {
         signal: c.signal,
       })
       if (res.status == 204) return
-      if ((res.status | 2) == 403) {
-        // 401 or 403: the only statuses `| 2` turns into 403 (bytes count: 5 KB budget)
+      if (res.status == 401 || res.status == 403) {
         const e = await readError(res)
         return list.forEach((id) => sink.error(id, e.code, e.message))
       }
