@@ -8,6 +8,7 @@ import type { Duplex } from 'node:stream'
 import { getRequestListener } from '@hono/node-server'
 import type { Hono } from 'hono'
 import { createApp } from './app.js'
+import { answerClientError } from './client-error.js'
 import type { Authorizer } from './auth/authorizer.js'
 import type { Bus } from './bus/bus.js'
 import { createMemoryBus } from './bus/memory-bus.js'
@@ -224,6 +225,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     listen(port = 3030, host = '127.0.0.1') {
       const server = createServer()
       attach(server)
+      // Only on a server of our own: an attached server keeps its owner's handling.
+      server.on('clientError', answerClientError)
       return new Promise((resolve, reject) => {
         server.once('error', reject)
         server.listen(port, host, () => {

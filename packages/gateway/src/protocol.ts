@@ -95,5 +95,6 @@ export type ErrorCode =
   | 'bus_unavailable'
   | 'shutting_down'
   | 'internal'
+  | 'bad_request'
   /** Thrown by the library for unusable options (never sent on the wire). */
   | 'invalid_config'

@@ -1,4 +1,5 @@
 /** Library mode is secured by default: no authorizer, no gateway (issue 4, "Open mode"). */
+import { connect } from 'node:net'
 import WebSocket from 'ws'
 import { afterEach, expect, it, vi } from 'vitest'
 import * as root from '../src/index.js'
@@ -82,4 +83,28 @@ it('applies the CLI limits by default in library mode (origin allow-list, connec
   gateway = root.createGateway({ authorizer, security: false })
   const off = await gateway.listen(0, '127.0.0.1')
   expect(await upgradeStatus(`${off.url.replace(/^http/, 'ws')}/v1/ws`, { origin: 'https://evil.example' })).toBe(101)
+})
+
+function rawRequest(port: number, text: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => socket.end(text))
+    let out = ''
+    socket.setEncoding('utf8')
+    socket.on('data', (chunk: string) => (out += chunk))
+    socket.on('close', () => resolve(out))
+    socket.on('error', reject)
+  })
+}
+
+it('answers requests the HTTP parser refuses with the JSON error body too', async () => {
+  gateway = root.createGateway({ authorizer: root.openAuthorizer, warnOpenMode: false, security: false })
+  const { port } = await gateway.listen(0, '127.0.0.1')
+  const garbage = await rawRequest(port, 'NOT HTTP AT ALL\r\n\r\n')
+  expect(garbage).toMatch(/^HTTP\/1\.1 400 /)
+  expect(JSON.parse(garbage.slice(garbage.indexOf('\r\n\r\n') + 4))).toMatchObject({ error: { code: 'bad_request', message: expect.stringMatching(/^\[jobcast\] /) } })
+  const huge = await rawRequest(port, `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`)
+  expect(huge).toMatch(/^HTTP\/1\.1 431 /)
+  expect(huge).toContain('"code":"bad_request"')
+  // The gateway still serves.
+  expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200)
 })

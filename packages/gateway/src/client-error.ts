@@ -1,0 +1,31 @@
+/**
+ * Requests Node's HTTP parser rejects (garbage, oversized headers, a request that times out)
+ * never reach the app, and Node answers them with an empty body. The contract says every
+ * error is `{"error":{"code","message"}}`, so the gateway's own server answers them here.
+ */
+import type { ServerResponse } from 'node:http'
+import type { Duplex } from 'node:stream'
+import { errorBodyJson } from './routes/http-error.js'
+
+/** Status line and message for a parser error code (as Node's own default handler picks them). */
+function describe(code: string | undefined): { status: string; message: string } {
+  if (code === 'HPE_HEADER_OVERFLOW') return { status: '431 Request Header Fields Too Large', message: 'request headers too large: send a short token (Authorization or ?token=) and fewer headers' }
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return { status: '408 Request Timeout', message: 'request not received in time: send it again' }
+  return { status: '400 Bad Request', message: 'malformed HTTP request: see docs/protocol.md' }
+}
+
+/** A `clientError` listener for the gateway's own HTTP server. */
+export function answerClientError(error: Error & { code?: string }, socket: Duplex): void {
+  // A response already under way (the parser failed on a pipelined request) cannot get another.
+  const inFlight = (socket as Duplex & { _httpMessage?: ServerResponse })._httpMessage
+  if (error.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent === true) {
+    socket.destroy()
+    return
+  }
+  const { status, message } = describe(error.code)
+  const body = errorBodyJson('bad_request', message)
+  socket.end(
+    `HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  )
+}
