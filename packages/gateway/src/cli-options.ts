@@ -3,7 +3,7 @@ import { authorizerFromConfig as authFromConfig, type AuthSetup } from './auth/a
 import type { Authorizer } from './auth/authorizer.js'
 import type { GatewayConfig } from './config.js'
 import type { GatewayOptions } from './create-gateway.js'
-import { createSecurityHooks, parsePollRate, type SecurityHooks } from './limits/security-hooks.js'
+import { createSecurityHooks, parsePollRate, parseSubscribeRate, type SecurityHooks } from './limits/security-hooks.js'
 
 /**
  * Which authorizer the configuration asks for: JWT job tokens from `--secret`, `--public-key`
@@ -29,6 +29,7 @@ export function securityFromConfig(config: GatewayConfig): SecurityHooks {
     maxConnectionsPerIp: config.maxConnectionsPerIp,
     maxSsePerIp: config.maxSsePerIp,
     ...parsePollRate(config.pollRate),
+    ...parseSubscribeRate(config.subscribeRate),
     trustProxyHops: config.trustProxyHops,
   })
 }

@@ -56,6 +56,8 @@ export interface GatewayConfig {
   maxSsePerIp: number
   /** Polling rate per client IP: `<per-second>[:<burst>]`. @default '20:40' */
   pollRate: string
+  /** Subscription rate per client IP (WebSocket subscribes + SSE stream opens, per job): `<per-second>[:<burst>]`. @default '50:500' */
+  subscribeRate: string
   /** Trusted reverse-proxy hops for `X-Forwarded-For`. @default 0 */
   trustProxyHops: number
   /** `--help` was asked for. @default false */
@@ -112,6 +114,7 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
   { key: 'maxConnectionsPerIp', flag: '--max-connections-per-ip', env: ['JOBCAST_MAX_CONNECTIONS_PER_IP'], kind: 'int', arg: '<n>', help: 'WebSocket connections per client IP (0 = unlimited)' },
   { key: 'maxSsePerIp', flag: '--max-sse-per-ip', env: ['JOBCAST_MAX_SSE_PER_IP'], kind: 'int', arg: '<n>', help: 'SSE streams per client IP (0 = unlimited)' },
   { key: 'pollRate', flag: '--poll-rate', env: ['JOBCAST_POLL_RATE'], kind: 'string', arg: '<r[:b]>', help: 'polling requests per second per IP [:burst] (0 = unlimited)' },
+  { key: 'subscribeRate', flag: '--subscribe-rate', env: ['JOBCAST_SUBSCRIBE_RATE'], kind: 'string', arg: '<r[:b]>', help: 'job subscriptions per second per IP [:burst], WebSocket and SSE (0 = unlimited)' },
   { key: 'trustProxyHops', flag: '--trust-proxy', env: ['JOBCAST_TRUST_PROXY'], kind: 'int', arg: '<hops>', help: 'reverse proxies trusted for X-Forwarded-For' },
   { key: 'help', flag: '--help', env: [], kind: 'bool', help: 'print this help and exit' },
 ]
@@ -142,6 +145,7 @@ export const DEFAULT_CONFIG: Readonly<GatewayConfig> = Object.freeze({
   maxConnectionsPerIp: 64,
   maxSsePerIp: 32,
   pollRate: '20:40',
+  subscribeRate: '50:500',
   trustProxyHops: 0,
   help: false,
 })

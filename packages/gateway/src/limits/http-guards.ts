@@ -35,18 +35,25 @@ function tooMany(code: 'rate_limited' | 'too_many_connections', message: string,
   return errorResponse(429, code, message, { 'retry-after': String(retryAfterSec) })
 }
 
-/** Rate-limits a route per client IP. */
-export function rateLimitMiddleware(limiter: RateLimiter, trustProxyHops = 0): MiddlewareHandler {
+/** How {@link rateLimitMiddleware} words its refusal and prices a request. */
+export interface RateLimitRoute {
+  /** What is limited and what to do instead, e.g. `status requests … poll less often`; `{s}` becomes the wait. */
+  readonly advice: string
+  /** Tokens a request costs. @default 1 */
+  readonly cost?: (c: Context) => number
+}
+
+const POLLING: RateLimitRoute = {
+  advice: 'too many status requests from this address: wait {s} s (Retry-After), poll less often, or use SSE/WebSocket; the limit is --poll-rate',
+}
+
+/** Rate-limits a route per client IP (`429 rate_limited` + `Retry-After`). */
+export function rateLimitMiddleware(limiter: RateLimiter, trustProxyHops = 0, route: RateLimitRoute = POLLING): MiddlewareHandler {
   return async (c, next) => {
     const ip = requestIp(c, trustProxyHops)
     if (ip !== undefined) {
-      const decision = limiter.take(ip)
-      if (!decision.ok)
-        return tooMany(
-          'rate_limited',
-          `[jobcast] too many status requests from this address: wait ${decision.retryAfterSec} s (Retry-After), poll less often, or use SSE/WebSocket; the limit is --poll-rate`,
-          decision.retryAfterSec,
-        )
+      const decision = limiter.take(ip, route.cost?.(c) ?? 1)
+      if (!decision.ok) return tooMany('rate_limited', `[jobcast] ${route.advice.replace('{s}', String(decision.retryAfterSec))}`, decision.retryAfterSec)
     }
     await next()
   }

@@ -28,8 +28,12 @@ export type RateDecision = { readonly ok: true } | { readonly ok: false; readonl
 
 /** A per-key token bucket. */
 export interface RateLimiter {
-  /** Spends one token of `key`; when none is left says how many whole seconds to wait (≥ 1). */
-  take(key: string): RateDecision
+  /**
+   * Spends `cost` tokens of `key` (all or none); when too few are left says how many whole
+   * seconds to wait (≥ 1). A cost above the burst is charged as the whole burst.
+   * @param cost @default 1
+   */
+  take(key: string, cost?: number): RateDecision
   /** Keys currently remembered. */
   readonly size: number
 }
@@ -50,7 +54,7 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   const now = options.now ?? Date.now
   const buckets = new Map<string, Bucket>()
   return {
-    take(key) {
+    take(key, cost = 1) {
       if (unlimited) return OK
       const t = now()
       let bucket = buckets.get(key)
@@ -66,11 +70,12 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
         bucket.at = t
       }
       buckets.set(key, bucket)
-      if (bucket.tokens >= 1) {
-        bucket.tokens -= 1
+      const need = Math.min(burst, Math.max(1, cost))
+      if (bucket.tokens >= need) {
+        bucket.tokens -= need
         return OK
       }
-      return { ok: false, retryAfterSec: Math.max(1, Math.ceil((1 - bucket.tokens) / rate)) }
+      return { ok: false, retryAfterSec: Math.max(1, Math.ceil((need - bucket.tokens) / rate)) }
     },
     get size() {
       return buckets.size

@@ -12,6 +12,7 @@ import { connectionLimitMiddleware, rateLimitMiddleware } from './http-guards.js
 import { createOriginPolicy, type OriginPolicy } from './origin-policy.js'
 import { createRateLimiter } from './rate-limiter.js'
 import { createUpgradeGuard, type UpgradeDecision } from './upgrade-guard.js'
+import type { WsUpgradeDecision } from '../ws/server.js'
 
 /** Browser-facing limits. Every field has the CLI's default. */
 export interface SecurityOptions {
@@ -42,6 +43,19 @@ export interface SecurityOptions {
    */
   pollBurst?: number
   /**
+   * Sustained subscriptions per second per client IP: WebSocket `subscribe` frames plus SSE
+   * stream opens (a multi-job stream counts one per job). Every subscription reads a snapshot,
+   * so without it subscribe/unsubscribe in a loop would be polling around `--poll-rate`.
+   * `0` = unlimited.
+   * @default 50
+   */
+  subscribeRatePerSec?: number
+  /**
+   * Subscriptions a client IP may make at once (a page opening many jobs).
+   * @default 500
+   */
+  subscribeBurst?: number
+  /**
    * Reverse proxies in front of the gateway whose `X-Forwarded-For` entries are trusted for the client IP.
    * @default 0 (the header is ignored: it is trivially forged)
    */
@@ -55,6 +69,8 @@ export const DEFAULT_SECURITY = Object.freeze({
   maxSsePerIp: 32,
   pollRatePerSec: 20,
   pollBurst: 40,
+  subscribeRatePerSec: 50,
+  subscribeBurst: 500,
   trustProxyHops: 0,
 })
 
@@ -69,7 +85,7 @@ export interface SecurityHooks {
   /** Registers CORS, the polling rate limit and the SSE-streams-per-IP cap on the app. */
   beforeRoutes(app: Hono): void
   /** The WebSocket upgrade check: origin allow-list, then connections per IP. */
-  checkUpgrade(req: IncomingMessage): UpgradeDecision
+  checkUpgrade(req: IncomingMessage): UpgradeDecision & WsUpgradeDecision
 }
 
 /** Builds the hooks; throws a `[jobcast]` error on a malformed origin. */
@@ -79,7 +95,9 @@ export function createSecurityHooks(options: SecurityOptions = {}): SecurityHook
   const wsConnections = createConnectionCounter({ maxPerIp: o.maxConnectionsPerIp })
   const sseConnections = createConnectionCounter({ maxPerIp: o.maxSsePerIp })
   const limiter = createRateLimiter({ ratePerSec: o.pollRatePerSec, burst: o.pollBurst })
+  const subscribes = createRateLimiter({ ratePerSec: o.subscribeRatePerSec, burst: o.subscribeBurst })
   const guard = createUpgradeGuard({ origins, connections: wsConnections, trustProxyHops: o.trustProxyHops })
+  const subscribeAdvice = 'too many subscriptions from this address: wait {s} s (Retry-After) and keep streams open instead of reopening them; the limit is --subscribe-rate'
   const header = (req: IncomingMessage, name: string): string | undefined => {
     const v = req.headers[name]
     return Array.isArray(v) ? v.join(',') : v
@@ -92,16 +110,20 @@ export function createSecurityHooks(options: SecurityOptions = {}): SecurityHook
       app.use('*', corsMiddleware(origins))
       app.use('/v1/jobs/:id', rateLimitMiddleware(limiter, o.trustProxyHops))
       const sse = connectionLimitMiddleware(sseConnections, o.trustProxyHops)
-      app.use('/v1/jobs/:id/events', sse)
-      app.use('/v1/events', sse)
+      app.use('/v1/jobs/:id/events', rateLimitMiddleware(subscribes, o.trustProxyHops, { advice: subscribeAdvice }), sse)
+      app.use('/v1/events', rateLimitMiddleware(subscribes, o.trustProxyHops, { advice: subscribeAdvice, cost: (c) => c.req.queries('id')?.length ?? 1 }), sse)
     },
-    checkUpgrade: (req) =>
-      guard({
+    checkUpgrade: (req) => {
+      const decision = guard({
         origin: header(req, 'origin'),
         host: header(req, 'host'),
         remoteAddress: req.socket.remoteAddress,
         forwardedFor: header(req, 'x-forwarded-for'),
-      }),
+      })
+      if (!decision.ok) return decision
+      const ip = decision.ip
+      return { ...decision, admitSubscribe: () => subscribes.take(ip) }
+    },
   }
 }
 
@@ -110,11 +132,21 @@ export function createSecurityHooks(options: SecurityOptions = {}): SecurityHook
  * Throws a `[jobcast]` error otherwise.
  */
 export function parsePollRate(text: string): { pollRatePerSec: number; pollBurst: number } {
-  const match = /^(\d+(?:\.\d+)?)(?::(\d+))?$/.exec(text.trim())
-  if (match === null) throw new Error(`[jobcast] --poll-rate "${text}" is not a rate: use <requests per second>[:<burst>], e.g. 20 or 20:40`)
-  const rate = Number(match[1])
-  const burst = match[2] === undefined ? Math.max(1, Math.ceil(rate * 2)) : Number(match[2])
+  const { rate, burst } = parseRate(text, '--poll-rate', '20:40')
   return { pollRatePerSec: rate, pollBurst: burst }
+}
+
+/** Parses `--subscribe-rate` like {@link parsePollRate} (`50`, `50:500`, `0` = off). */
+export function parseSubscribeRate(text: string): { subscribeRatePerSec: number; subscribeBurst: number } {
+  const { rate, burst } = parseRate(text, '--subscribe-rate', '50:500')
+  return { subscribeRatePerSec: rate, subscribeBurst: burst }
+}
+
+function parseRate(text: string, flag: string, example: string): { rate: number; burst: number } {
+  const match = /^(\d+(?:\.\d+)?)(?::(\d+))?$/.exec(text.trim())
+  if (match === null) throw new Error(`[jobcast] ${flag} "${text}" is not a rate: use <per second>[:<burst>], e.g. ${example}`)
+  const rate = Number(match[1])
+  return { rate, burst: match[2] === undefined ? Math.max(1, Math.ceil(rate * 2)) : Number(match[2]) }
 }
 
 function stripUndefined<T extends object>(value: T): Partial<T> {

@@ -7,6 +7,7 @@ import type { Authorizer } from '../auth/authorizer.js'
 import { isJobcastError } from '../errors.js'
 import type { JobHub, Watch } from '../hub.js'
 import { isTerminal, type ErrorCode } from '../protocol.js'
+import type { RateDecision } from '../limits/rate-limiter.js'
 import { at } from '../timers.js'
 import { PONG_FRAME, errorFrame, jobFrame, parseClientFrame, subscribedFrame, unsubscribedFrame } from './frames.js'
 
@@ -19,6 +20,8 @@ export interface WsConnectionOptions {
   maxSubscriptions: number
   /** Output bytes queued on the socket past which the peer is closed with 1008 `slow_consumer`. */
   maxBufferedBytes: number
+  /** Per-IP subscription rate (from the upgrade check). @default unlimited */
+  admitSubscribe?: () => RateDecision
 }
 
 interface Subscription {
@@ -97,6 +100,12 @@ export class WsConnection {
     if (this.#subs.size >= this.#options.maxSubscriptions) {
       return this.#send(
         errorFrame('too_many_subscriptions', `[jobcast] at most ${this.#options.maxSubscriptions} jobs per socket: unsubscribe from finished jobs first`, id),
+      )
+    }
+    const admitted = this.#options.admitSubscribe?.()
+    if (admitted && !admitted.ok) {
+      return this.#send(
+        errorFrame('rate_limited', `[jobcast] too many subscriptions from this address: subscribe again in ${admitted.retryAfterSec} s and do not unsubscribe and re-subscribe in a loop; the limit is --subscribe-rate`, id),
       )
     }
     const sub: Subscription = { closed: false }

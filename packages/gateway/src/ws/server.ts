@@ -10,6 +10,7 @@ import type { Authorizer } from '../auth/authorizer.js'
 import type { JobHub } from '../hub.js'
 import type { ErrorCode } from '../protocol.js'
 import type { ConnectionRegistry } from '../registry.js'
+import type { RateDecision } from '../limits/rate-limiter.js'
 import { errorBodyJson } from '../routes/http-error.js'
 import { WsConnection } from './connection.js'
 
@@ -18,7 +19,12 @@ import { WsConnection } from './connection.js'
  * the socket closes or the handshake fails (e.g. to free a per-IP connection slot).
  */
 export type WsUpgradeDecision =
-  | { readonly ok: true; readonly release?: () => void }
+  | {
+      readonly ok: true
+      readonly release?: () => void
+      /** Asked before each `subscribe` of this socket (a per-IP subscription rate); a refusal answers `rate_limited`. */
+      readonly admitSubscribe?: () => RateDecision
+    }
   | { readonly ok: false; readonly status: number; readonly code: ErrorCode; readonly message: string }
 
 /**
@@ -111,6 +117,7 @@ export class WsServer {
         defaultToken: token,
         maxSubscriptions: this.#options.maxSubscriptions,
         maxBufferedBytes: this.#options.maxBufferedBytes,
+        admitSubscribe: decision.admitSubscribe,
       })
       this.#connections.add(connection)
       const unregister = this.#options.registry.add(connection)
