@@ -1,7 +1,7 @@
 // Bundles of @jobcast/client: ESM + CJS for bundlers and Node, a minified IIFE (`window.Jobcast`)
 // for a plain <script>. Types come from `tsc -b` (dist/types). The optional `element` and
 // `react` entry points are built when their sources exist.
-import { existsSync, rmSync } from 'node:fs'
+import { cpSync, existsSync, rmSync, writeFileSync } from 'node:fs'
 import { gzipSync } from 'node:zlib'
 import resolve from '@rollup/plugin-node-resolve'
 import terser from '@rollup/plugin-terser'
@@ -51,6 +51,14 @@ const size = (budget) => ({
 
 // Shared chunks get stable names; old ones must not pile up.
 rmSync('dist/chunks', { recursive: true, force: true })
+
+// Declarations for `require` (the `exports` map's `require.types`): the same files under a
+// `{"type":"commonjs"}` folder. With only dist/types, which this ESM package marks as ESM, a
+// TypeScript project compiling to CommonJS gets TS1479 for `import … from '@jobcast/client'`
+// even though dist/index.cjs works.
+rmSync('dist/types-cjs', { recursive: true, force: true })
+cpSync('dist/types', 'dist/types-cjs', { recursive: true, filter: (f) => !f.endsWith('.map') })
+writeFileSync('dist/types-cjs/package.json', '{ "type": "commonjs" }\n')
 
 const entries = { index: 'src/index.ts' }
 for (const sub of ['element', 'react']) if (existsSync(`src/${sub}/index.ts`)) entries[sub] = `src/${sub}/index.ts`
