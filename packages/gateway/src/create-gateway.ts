@@ -83,7 +83,7 @@ export interface GatewayOptions {
   pollRetryAfterSeconds?: number
   /** Bound on `close()`, ms: past it remaining sockets are destroyed. @default 5000 */
   shutdownTimeoutMs?: number
-  /** Middleware added before the routes (CORS, rate limits). @default none */
+  /** Your own middleware, added before the routes (after those of `security`). @default none */
   beforeRoutes?: (app: Hono, context: GatewayContext) => void
   /** Extra routes (demo), added before the 404 fallback. @default none */
   extraRoutes?: (app: Hono, context: GatewayContext) => void
