@@ -102,6 +102,20 @@ describe('<jobcast-progress>', () => {
     el.remove()
   })
 
+  it('links only http(s) results: a javascript: URL in the result is not rendered', async () => {
+    const seen: string[] = []
+    for (const downloadUrl of ['javascript:alert(1)', ' JavaScript:alert(1)', 'data:text/html,<script>alert(1)</script>', 'https://cdn.example/x.csv']) {
+      const id = jobId('url')
+      const el = mount({ job: id, src: gw.url })
+      await publisher.complete(id, { downloadUrl })
+      await vi.waitFor(() => expect(el.getAttribute('status')).toBe('completed'))
+      const link = part(el, 'result') as HTMLAnchorElement
+      if (!link.hidden) seen.push(link.getAttribute('href')!)
+      el.remove()
+    }
+    expect(seen).toEqual(['https://cdn.example/x.csv'])
+  })
+
   it('shows the error of a failed job and emits jobcast:failed', async () => {
     const id = jobId('fail')
     const el = mount({ job: id, src: gw.url })

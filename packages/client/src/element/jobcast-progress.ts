@@ -29,6 +29,18 @@ const TEMPLATE = `<style>
 @media (prefers-reduced-motion:reduce){[part=bar]{transition:none}}
 </style><div part="header"><span part="label"></span><span part="status" aria-live="polite"></span></div><div part="track" role="progressbar" aria-valuemin="0" aria-valuemax="100" aria-valuenow="0"><div part="bar"></div></div><a part="result" hidden>Download</a><div part="error" role="alert" hidden></div>`
 
+/**
+ * Only http(s) links (relative ones included) become the result link: a `javascript:` URL in a
+ * job's result, e.g. built from user input by the producer, must not turn into a clickable script.
+ */
+const isWebUrl = (url: unknown): url is string => {
+  try {
+    return typeof url === 'string' && /^https?:$/.test(new URL(url, document.baseURI).protocol)
+  } catch {
+    return false
+  }
+}
+
 // `HTMLElement` does not exist in Node: let the module load there (SSR) without defining anything.
 const Base = (typeof HTMLElement === 'undefined' ? class {} : HTMLElement) as typeof HTMLElement
 
@@ -168,7 +180,7 @@ export class JobcastProgressElement extends Base {
     this.#emit('jobcast:progress', detail)
     if (job.status === 'completed') {
       const url = job.result?.['downloadUrl']
-      if (typeof url === 'string') {
+      if (isWebUrl(url)) {
         p.result.href = url
         p.result.hidden = false
       }
