@@ -49,6 +49,10 @@ describe('server frames', () => {
   it('are exact JSON', () => {
     expect(subscribedFrame('a', true)).toBe('{"type":"subscribed","id":"a","exists":true}')
     expect(unsubscribedFrame('a')).toBe('{"type":"unsubscribed","id":"a"}')
+    // Every character the id grammar allows survives as valid JSON.
+    const id = 'AZaz09._:@-'
+    expect(JSON.parse(subscribedFrame(id, false))).toEqual({ type: 'subscribed', id, exists: false })
+    expect(JSON.parse(unsubscribedFrame(id))).toEqual({ type: 'unsubscribed', id })
     expect(errorFrame('bad_frame', 'm')).toBe('{"type":"error","code":"bad_frame","message":"m"}')
     expect(errorFrame('forbidden', 'm', 'a')).toBe('{"type":"error","id":"a","code":"forbidden","message":"m"}')
   })

@@ -56,14 +56,18 @@ export function parseClientFrame(text: string): ParsedFrame {
   }
 }
 
-/** `{"type":"subscribed","id","exists"}` */
+// Job ids are validated against JOB_ID_PATTERN before any frame names them, and that grammar
+// has nothing JSON must escape, so these per-subscriber frames are plain templates: a terminal
+// event sends one `unsubscribed` to every subscriber, and that path stays free of JSON.stringify.
+
+/** `{"type":"subscribed","id","exists"}` (`id` must be a valid job id) */
 export function subscribedFrame(id: string, exists: boolean): string {
-  return JSON.stringify({ type: 'subscribed', id, exists })
+  return `{"type":"subscribed","id":"${id}","exists":${exists}}`
 }
 
-/** `{"type":"unsubscribed","id"}` */
+/** `{"type":"unsubscribed","id"}` (`id` must be a valid job id) */
 export function unsubscribedFrame(id: string): string {
-  return JSON.stringify({ type: 'unsubscribed', id })
+  return `{"type":"unsubscribed","id":"${id}"}`
 }
 
 /** `{"type":"error","id"?,"code","message"}` */
