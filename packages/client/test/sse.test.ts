@@ -79,6 +79,19 @@ describe('SSE transport', () => {
     await client.close()
   })
 
+  it('splits more than 100 jobs over streams of at most 100 (the gateway default limit)', async () => {
+    const list = streams()
+    const client = createClient(base())
+    const ids = Array.from({ length: 150 }, (_, i) => `j${i}`)
+    const all = Promise.all(ids.map((id) => client.waitForJob(id)))
+    await until(() => list.length === 2)
+    expect(list.map((s) => s.ids.length)).toEqual([100, 50])
+    expect(list.flatMap((s) => s.ids)).toEqual(ids)
+    for (const s of list) for (const id of s.ids) s.event(ev(id, 'completed'))
+    expect(await all).toHaveLength(150)
+    await client.close()
+  })
+
   it('reconnects after a drop with Last-Event-ID, without duplicates or reordering', async () => {
     const list = streams()
     const client = createClient(base())

@@ -61,7 +61,10 @@ export const sse: TransportFactory = ({ options: o, sink, token }) => {
     if (pending || closed) return
     const groups = new Map<string | undefined, string[]>()
     list.forEach((id, i) => groups.set(toks[i], [...(groups.get(toks[i]) ?? []), id]))
-    groups.forEach(stream)
+    // The gateway takes at most 100 jobs per stream by default (`--max-jobs-per-stream`).
+    groups.forEach((ids, t) => {
+      for (let i = 0; i < ids.length; i += 100) stream(ids.slice(i, i + 100), t)
+    })
   }
 
   const reopen = () => {
