@@ -54,7 +54,7 @@ function render(card, job, transport) {
   $('[data-testid="percent"]', card).textContent = `${progress}%`
   if (transport) $('[data-testid="transport"]', card).textContent = transport
   if (job.message !== undefined || job.status !== 'active') $('[data-testid="message"]', card).textContent = job.message ?? ''
-  const url = job.result && typeof job.result.downloadUrl === 'string' ? job.result.downloadUrl : undefined
+  const url = safeHref(job.result?.downloadUrl)
   const link = $('[data-testid="result-link"]', card)
   if (job.status === 'completed' && url) {
     link.href = url
@@ -149,4 +149,15 @@ function showElement(id) {
     $('[data-testid="element-slot"]').replaceChildren(element)
     $('[data-testid="element-demo"]').hidden = false
   })
+}
+
+/** An http(s) URL (relative ones resolved against the page) or undefined: a `javascript:` result link must never become clickable. */
+function safeHref(value) {
+  if (typeof value !== 'string') return undefined
+  try {
+    const url = new URL(value, location.href)
+    return url.protocol === 'http:' || url.protocol === 'https:' ? value : undefined
+  } catch {
+    return undefined
+  }
 }
