@@ -11,7 +11,7 @@ import { ConnectionRegistry } from './registry.js'
 import { multiJobSse, singleJobSse, type SseRouteDeps } from './routes/events-sse.js'
 import { healthz, readyz } from './routes/health.js'
 import { errorResponse } from './routes/http-error.js'
-import { jobStatus } from './routes/status.js'
+import { jobStatusHandler } from './routes/status.js'
 
 /** What {@link createApp} needs. */
 export interface AppDeps {
@@ -81,9 +81,8 @@ export function createApp(deps: AppDeps): Hono {
 
   app.get('/healthz', () => healthz())
   app.get('/readyz', () => readyz(deps.hub.bus, registry.closing))
-  app.get('/v1/jobs/:id', (c) =>
-    jobStatus({ hub: deps.hub, authorizer, pollRetryAfterSeconds: deps.pollRetryAfterSeconds ?? 1 }, c.req.raw, c.req.param('id')),
-  )
+  const jobStatus = jobStatusHandler({ hub: deps.hub, authorizer, pollRetryAfterSeconds: deps.pollRetryAfterSeconds ?? 1 })
+  app.get('/v1/jobs/:id', (c) => jobStatus(c.req.raw, c.req.param('id')))
   app.get('/v1/jobs/:id/events', (c) => singleJobSse(sse, c.req.raw, c.req.param('id'), connectionAborter(c.env)))
   app.get('/v1/events', (c) => multiJobSse(sse, c.req.raw, connectionAborter(c.env)))
   // Reached only by plain HTTP: real upgrades are taken by the server's `upgrade` handler.

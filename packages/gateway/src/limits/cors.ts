@@ -2,9 +2,17 @@
  * CORS for the gateway's HTTP routes, driven by the same {@link OriginPolicy} that
  * guards WebSocket upgrades. Tokens travel in `Authorization`, so the preflight must
  * allow that header; credentials (cookies) are never allowed: jobcast does not use them.
+ *
+ * Written for the hot path (polling): the headers are known before the route runs, so they
+ * go onto the Node response with `setHeader` (merged by `writeHead`), and the route's own
+ * lightweight `Response` is never touched. Mutating `c.res` after `next()`, as a generic CORS
+ * middleware does, makes @hono/node-server turn every response into a full web `Response`
+ * with a `ReadableStream` body: that was 3.5× the server CPU per polling request
+ * (bench/results/2026-11-28-0056.md). It also lets SSE streams written straight to the Node
+ * response carry the same headers.
  */
-import type { MiddlewareHandler } from 'hono'
-import { cors } from 'hono/cors'
+import type { ServerResponse } from 'node:http'
+import type { Context, MiddlewareHandler } from 'hono'
 import type { OriginPolicy } from './origin-policy.js'
 
 /** Request headers a browser client may send cross-origin. */
@@ -12,6 +20,10 @@ export const CORS_ALLOW_HEADERS: readonly string[] = ['Authorization', 'Content-
 
 /** Response headers a browser client may read cross-origin (the poller needs both). */
 export const CORS_EXPOSE_HEADERS: readonly string[] = ['ETag', 'Retry-After']
+
+const ALLOW_METHODS = 'GET,HEAD,POST,OPTIONS'
+const EXPOSE = CORS_EXPOSE_HEADERS.join(',')
+const ALLOW_HEADERS = CORS_ALLOW_HEADERS.join(',')
 
 /** Options of {@link corsMiddleware}. */
 export interface CorsOptions {
@@ -22,22 +34,49 @@ export interface CorsOptions {
   maxAgeSec?: number
 }
 
+function nodeResponse(c: Context): ServerResponse | undefined {
+  const env: unknown = c.env
+  return typeof env === 'object' && env !== null ? (env as { outgoing?: ServerResponse }).outgoing : undefined
+}
+
 /**
  * A hono middleware answering preflights (`OPTIONS` → 204) and adding
  * `Access-Control-Allow-Origin` for allowed origins. A disallowed origin gets no CORS
- * headers at all, so the browser blocks the response.
+ * headers at all, so the browser blocks the response. Every response carries
+ * `Vary: Origin` and `Access-Control-Expose-Headers`.
  */
 export function corsMiddleware(policy: OriginPolicy, options: CorsOptions = {}): MiddlewareHandler {
-  return cors({
-    origin: (origin, c) => {
-      if (origin === '') return null
-      if (policy.any) return '*'
-      return policy.allows(origin, c.req.header('host')) ? origin : null
-    },
-    allowMethods: ['GET', 'HEAD', 'POST', 'OPTIONS'],
-    allowHeaders: [...CORS_ALLOW_HEADERS],
-    exposeHeaders: [...CORS_EXPOSE_HEADERS],
-    maxAge: options.maxAgeSec ?? 600,
-    credentials: false,
-  })
+  const maxAge = String(options.maxAgeSec ?? 600)
+  const allowOrigin = (origin: string, c: Context): string | null => {
+    if (origin === '') return null
+    if (policy.any) return '*'
+    return policy.allows(origin, c.req.raw.headers.get('host') ?? undefined) ? origin : null
+  }
+  return (c, next) => {
+    const allowed = allowOrigin(c.req.raw.headers.get('origin') ?? '', c)
+    if (c.req.method === 'OPTIONS') {
+      const headers: Record<string, string> = {}
+      if (allowed) headers['access-control-allow-origin'] = allowed
+      headers['access-control-expose-headers'] = EXPOSE
+      headers.vary = 'Origin, Access-Control-Request-Headers'
+      headers['access-control-max-age'] = maxAge
+      headers['access-control-allow-methods'] = ALLOW_METHODS
+      headers['access-control-allow-headers'] = ALLOW_HEADERS
+      return Promise.resolve(new Response(null, { status: 204, statusText: 'No Content', headers }))
+    }
+    const outgoing = nodeResponse(c)
+    if (outgoing) {
+      if (allowed) outgoing.setHeader('access-control-allow-origin', allowed)
+      outgoing.setHeader('access-control-expose-headers', EXPOSE)
+      outgoing.setHeader('vary', 'Origin')
+      return next()
+    }
+    // Without a Node response (app.request() in tests, other runtimes): add them to the result.
+    return next().then(() => {
+      const headers = c.res.headers
+      if (allowed) headers.set('access-control-allow-origin', allowed)
+      headers.set('access-control-expose-headers', EXPOSE)
+      headers.append('vary', 'Origin')
+    })
+  }
 }

@@ -108,7 +108,8 @@ export function createSecurityHooks(options: SecurityOptions = {}): SecurityHook
     sseConnections,
     beforeRoutes(app) {
       app.use('*', corsMiddleware(origins))
-      app.use('/v1/jobs/:id', rateLimitMiddleware(limiter, o.trustProxyHops))
+      // `--poll-rate 0` turns limiting off: then the polling route runs no middleware of its own.
+      if (o.pollRatePerSec > 0 && Number.isFinite(o.pollRatePerSec)) app.use('/v1/jobs/:id', rateLimitMiddleware(limiter, o.trustProxyHops))
       const sse = connectionLimitMiddleware(sseConnections, o.trustProxyHops)
       app.use('/v1/jobs/:id/events', rateLimitMiddleware(subscribes, o.trustProxyHops, { advice: subscribeAdvice }), sse)
       app.use('/v1/events', rateLimitMiddleware(subscribes, o.trustProxyHops, { advice: subscribeAdvice, cost: (c) => c.req.queries('id')?.length ?? 1 }), sse)

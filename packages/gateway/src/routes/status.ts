@@ -20,23 +20,34 @@ export interface StatusRouteDeps {
 /** Does an If-None-Match header (`"1"`, `W/"1"`, a list, or `*`) match this ETag? */
 export function etagMatches(header: string | null, etag: string): boolean {
   if (header === null) return false
+  if (header === etag) return true
   return header.split(',').some((part) => {
     const tag = part.trim().replace(/^W\//, '')
     return tag === '*' || tag === etag
   })
 }
 
-/** Handle `GET /v1/jobs/:id`. */
-export async function jobStatus(deps: StatusRouteDeps, req: Request, id: string): Promise<Response> {
-  if (!isValidJobId(id)) return errorResponse(400, 'invalid_job_id', 'invalid job id: use 1–128 characters of A-Z a-z 0-9 . _ : @ -')
-  const decision = await deps.authorizer.authorize(id, requestToken(req))
-  if (!decision.ok) return errorResponse(authStatus(decision.code), decision.code, decision.message)
-  const snapshot = await deps.hub.get(id)
-  if (!snapshot) return errorResponse(404, 'job_not_found', `no job ${id}: it was never published or its snapshot expired`)
-  const etag = `"${formatSeq(snapshot.event.seq)}"`
-  const headers: Record<string, string> = { etag, 'cache-control': 'no-cache' }
-  if (!isTerminal(snapshot.event)) headers['retry-after'] = String(deps.pollRetryAfterSeconds)
-  if (etagMatches(req.headers.get('if-none-match'), etag)) return new Response(null, { status: 304, headers })
-  headers['content-type'] = 'application/json; charset=utf-8'
-  return new Response(snapshot.json, { status: 200, headers })
+/**
+ * The `GET /v1/jobs/:id` handler. Built once: the hot path of polling, so the response is
+ * a plain-header `Response` around the snapshot text as stored (never re-serialized), which
+ * @hono/node-server writes without building a web stream.
+ */
+export function jobStatusHandler(deps: StatusRouteDeps): (req: Request, id: string) => Promise<Response> {
+  const retryAfter = String(deps.pollRetryAfterSeconds)
+  return async (req, id) => {
+    if (!isValidJobId(id)) return errorResponse(400, 'invalid_job_id', 'invalid job id: use 1–128 characters of A-Z a-z 0-9 . _ : @ -')
+    const decision = await deps.authorizer.authorize(id, requestToken(req))
+    if (!decision.ok) return errorResponse(authStatus(decision.code), decision.code, decision.message)
+    const snapshot = await deps.hub.get(id)
+    if (!snapshot) return errorResponse(404, 'job_not_found', `no job ${id}: it was never published or its snapshot expired`)
+    const etag = `"${formatSeq(snapshot.event.seq)}"`
+    const running = !isTerminal(snapshot.event)
+    if (etagMatches(req.headers.get('if-none-match'), etag)) {
+      return new Response(null, { status: 304, headers: running ? { etag, 'cache-control': 'no-cache', 'retry-after': retryAfter } : { etag, 'cache-control': 'no-cache' } })
+    }
+    const headers: Record<string, string> = running
+      ? { etag, 'cache-control': 'no-cache', 'retry-after': retryAfter, 'content-type': 'application/json; charset=utf-8' }
+      : { etag, 'cache-control': 'no-cache', 'content-type': 'application/json; charset=utf-8' }
+    return new Response(snapshot.json, { status: 200, headers })
+  }
 }
