@@ -2,13 +2,16 @@
  * The gateway's HTTP surface as a hono app, built without listening (see create-gateway.ts
  * for the server), so every route is testable with `app.request()` and mountable elsewhere.
  */
-import { Hono } from 'hono'
+import type { ServerResponse } from 'node:http'
+import { Hono, type Context } from 'hono'
 import type { Authorizer } from './auth/authorizer.js'
 import { isJobcastError } from './errors.js'
 import type { JobHub } from './hub.js'
 import type { ErrorCode } from './protocol.js'
 import { ConnectionRegistry } from './registry.js'
-import { multiJobSse, singleJobSse, type SseRouteDeps } from './routes/events-sse.js'
+import { corsHeaders } from './limits/cors.js'
+import { multiJobSse, singleJobSse, type NodeTarget, type SseRouteDeps } from './routes/events-sse.js'
+import { Heartbeat } from './routes/heartbeat.js'
 import { healthz, readyz } from './routes/health.js'
 import { errorResponse } from './routes/http-error.js'
 import { jobStatusHandler } from './routes/status.js'
@@ -53,10 +56,11 @@ const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
   shutting_down: 503,
 }
 
-/** Under @hono/node-server the Node response is in `env.outgoing`: destroying it drops a slow SSE client. */
-function connectionAborter(env: unknown): (() => void) | undefined {
-  const outgoing = (env as { outgoing?: { destroy(): void } } | undefined)?.outgoing
-  return outgoing ? () => outgoing.destroy() : undefined
+/** Under @hono/node-server the Node response is in `env.outgoing`: SSE streams write to it directly. */
+function nodeTarget(c: Context): NodeTarget | undefined {
+  const env: unknown = c.env
+  const res = typeof env === 'object' && env !== null ? (env as { outgoing?: ServerResponse }).outgoing : undefined
+  return res && { res, headers: corsHeaders(c) }
 }
 
 function methodNotAllowed(allow: string): Response {
@@ -71,7 +75,7 @@ export function createApp(deps: AppDeps): Hono {
     hub: deps.hub,
     authorizer,
     registry,
-    heartbeatMs: deps.heartbeatMs ?? 15_000,
+    heartbeat: new Heartbeat(deps.heartbeatMs ?? 15_000),
     retryMs: deps.sseRetryMs ?? 2_000,
     maxBufferedBytes: deps.maxBufferedBytes ?? 1_048_576,
     maxJobsPerStream: deps.maxJobsPerStream ?? 100,
@@ -83,8 +87,8 @@ export function createApp(deps: AppDeps): Hono {
   app.get('/readyz', () => readyz(deps.hub.bus, registry.closing))
   const jobStatus = jobStatusHandler({ hub: deps.hub, authorizer, pollRetryAfterSeconds: deps.pollRetryAfterSeconds ?? 1 })
   app.get('/v1/jobs/:id', (c) => jobStatus(c.req.raw, c.req.param('id')))
-  app.get('/v1/jobs/:id/events', (c) => singleJobSse(sse, c.req.raw, c.req.param('id'), connectionAborter(c.env)))
-  app.get('/v1/events', (c) => multiJobSse(sse, c.req.raw, connectionAborter(c.env)))
+  app.get('/v1/jobs/:id/events', (c) => singleJobSse(sse, c.req.raw, c.req.param('id'), nodeTarget(c)))
+  app.get('/v1/events', (c) => multiJobSse(sse, c.req.raw, nodeTarget(c)))
   // Reached only by plain HTTP: real upgrades are taken by the server's `upgrade` handler.
   app.get('/v1/ws', () => errorResponse(426, 'bad_frame', '/v1/ws is a WebSocket endpoint: connect with a WebSocket client', { upgrade: 'websocket' }))
   for (const path of ['/healthz', '/readyz', '/v1/jobs/:id', '/v1/jobs/:id/events', '/v1/events', '/v1/ws']) {

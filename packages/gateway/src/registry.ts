@@ -43,6 +43,11 @@ export class ConnectionRegistry {
     }
   }
 
+  /** Remove a connection added with {@link add} (no-op when absent). */
+  delete(item: Closable): void {
+    this.#items.delete(item)
+  }
+
   /** Begin shutdown: refuse new connections and end every live one. */
   shutdownAll(): void {
     this.#closing = true

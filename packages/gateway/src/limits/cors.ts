@@ -3,13 +3,14 @@
  * guards WebSocket upgrades. Tokens travel in `Authorization`, so the preflight must
  * allow that header; credentials (cookies) are never allowed: jobcast does not use them.
  *
- * Written for the hot path (polling): the headers are known before the route runs, so they
- * go onto the Node response with `setHeader` (merged by `writeHead`), and the route's own
- * lightweight `Response` is never touched. Mutating `c.res` after `next()`, as a generic CORS
- * middleware does, makes @hono/node-server turn every response into a full web `Response`
- * with a `ReadableStream` body: that was 3.5× the server CPU per polling request
- * (bench/results/2026-11-28-0056.md). It also lets SSE streams written straight to the Node
- * response carry the same headers.
+ * Written for the hot path (polling): the headers are set on the Node response with
+ * `setHeader` (merged by `writeHead`) after the route ran, and the route's own lightweight
+ * `Response` is never touched. Mutating `c.res` after `next()`, as a generic CORS middleware
+ * does, makes @hono/node-server turn every response into a full web `Response` with a
+ * `ReadableStream` body: that was 3.5× the server CPU per polling request
+ * (bench/results/2026-11-28-0056.md). A route that writes the Node response itself (SSE)
+ * takes the headers from {@link corsHeaders} and sends them with its own `writeHead`, so its
+ * long-lived response keeps no separate header table.
  */
 import type { ServerResponse } from 'node:http'
 import type { Context, MiddlewareHandler } from 'hono'
@@ -24,6 +25,8 @@ export const CORS_EXPOSE_HEADERS: readonly string[] = ['ETag', 'Retry-After']
 const ALLOW_METHODS = 'GET,HEAD,POST,OPTIONS'
 const EXPOSE = CORS_EXPOSE_HEADERS.join(',')
 const ALLOW_HEADERS = CORS_ALLOW_HEADERS.join(',')
+/** What every response gets, whatever its origin. */
+const NO_ORIGIN: Readonly<Record<string, string>> = Object.freeze({ 'access-control-expose-headers': EXPOSE, vary: 'Origin' })
 
 /** Options of {@link corsMiddleware}. */
 export interface CorsOptions {
@@ -32,6 +35,18 @@ export interface CorsOptions {
    * @default 600
    */
   maxAgeSec?: number
+}
+
+declare module 'hono' {
+  interface ContextVariableMap {
+    /** The CORS headers of this response (set by {@link corsMiddleware}). */
+    jobcastCors: Readonly<Record<string, string>>
+  }
+}
+
+/** The CORS headers {@link corsMiddleware} chose for this request, for routes that write the Node response themselves. */
+export function corsHeaders(c: Context): Readonly<Record<string, string>> | undefined {
+  return c.get('jobcastCors')
 }
 
 function nodeResponse(c: Context): ServerResponse | undefined {
@@ -64,12 +79,14 @@ export function corsMiddleware(policy: OriginPolicy, options: CorsOptions = {}):
       headers['access-control-allow-headers'] = ALLOW_HEADERS
       return Promise.resolve(new Response(null, { status: 204, statusText: 'No Content', headers }))
     }
+    const cors = allowed ? { 'access-control-allow-origin': allowed, ...NO_ORIGIN } : NO_ORIGIN
     const outgoing = nodeResponse(c)
     if (outgoing) {
-      if (allowed) outgoing.setHeader('access-control-allow-origin', allowed)
-      outgoing.setHeader('access-control-expose-headers', EXPOSE)
-      outgoing.setHeader('vary', 'Origin')
-      return next()
+      c.set('jobcastCors', cors)
+      return next().then(() => {
+        if (outgoing.headersSent) return
+        for (const name in cors) outgoing.setHeader(name, cors[name] as string)
+      })
     }
     // Without a Node response (app.request() in tests, other runtimes): add them to the result.
     return next().then(() => {

@@ -81,7 +81,8 @@ export function connectionLimitMiddleware(counter: ConnectionCounter, trustProxy
       released = true
       counter.release(ip)
     }
-    outgoing.once('close', release)
+    // `on`, not `once`: 'close' fires once, and `once` adds a wrapper object per stream.
+    outgoing.on('close', release)
     if (outgoing.destroyed) release()
     try {
       await next()

@@ -2,15 +2,23 @@
  * One SSE response carrying one or several jobs. Owns its watches and timers and frees them
  * whichever way it ends: terminal events, client disconnect, token expiry, slow consumer,
  * shutdown.
+ *
+ * Under Node it writes straight to the `ServerResponse` ({@link pipeSseToNode}): a web
+ * `ReadableStream` body costs each idle stream two streams, their controllers and readers,
+ * @hono/node-server's pending reader promises and a full `Response` — 24.8 KiB of RSS per idle
+ * stream against 11.9 written directly (bench/results/2026-11-28-0056.md). Elsewhere
+ * (`app.request()`, other runtimes) the same stream is a `ReadableStream` ({@link createSseStream}).
  */
+import type { ServerResponse } from 'node:http'
 import type { BusEvent } from '../bus/bus.js'
 import { isJobcastError } from '../errors.js'
 import { frameCache } from '../frame-cache.js'
 import type { JobHub, Watch } from '../hub.js'
 import { isTerminal } from '../protocol.js'
-import type { ConnectionRegistry } from '../registry.js'
+import type { Closable, ConnectionRegistry } from '../registry.js'
 import { SSE_OPEN, SSE_PING, formatSeq, sseData, sseMessage, sseNamed, sseRetry } from '../sse.js'
 import { at } from '../timers.js'
+import type { Heartbeat } from './heartbeat.js'
 
 const encoder = new TextEncoder()
 
@@ -27,6 +35,8 @@ export const multiJobDataPart: (message: BusEvent) => Uint8Array = frameCache((m
 export interface SseStreamOptions {
   hub: Pick<JobHub, 'watch'>
   registry: ConnectionRegistry
+  /** Sends `: ping` to every live stream on one shared timer. */
+  heartbeat: Heartbeat
   /** Job ids, in query order. */
   ids: readonly string[]
   /** Per job, the last seq the client has (0 = none). */
@@ -35,8 +45,6 @@ export interface SseStreamOptions {
   done: readonly boolean[]
   /** `id:` is the comma-separated cursor (multi-job) instead of the seq. */
   multi: boolean
-  /** Heartbeat comment interval, ms. */
-  heartbeatMs: number
   /** `retry:` value, ms. */
   retryMs: number
   /** Close the stream once this many bytes are queued unread (slow consumer). */
@@ -47,119 +55,208 @@ export interface SseStreamOptions {
   abortConnection?: () => void
 }
 
-/** Build the streaming body. Starting watches happens in `start`, so the first comment is already queued. */
-export function createSseStream(options: SseStreamOptions): ReadableStream<Uint8Array> {
-  const { ids, multi } = options
-  const cursor = [...options.cursor]
-  // The cursor's entries as text, so an event re-formats only its own job's entry, not all
-  // (up to --max-jobs-per-stream) of them.
-  const cursorText = multi ? cursor.map(formatSeq) : []
-  const done = [...options.done]
-  const watches: (Watch | undefined)[] = ids.map(() => undefined)
-  let ended = false
-  let controller!: ReadableStreamDefaultController<Uint8Array>
-  const cleanups: (() => void)[] = []
+/** Where a stream's bytes go: a Node response or a web stream controller. */
+interface SseSink {
+  /** Queue a chunk; true when the reader has fallen more than the bound behind. */
+  write(chunk: Uint8Array | string): boolean
+  /** Finish the response (`error` only where the sink can carry one). */
+  end(error?: Error): void
+  /** Cut a slow reader's connection, after `end()`; without it the stream ends with an error. */
+  abort?: () => void
+}
 
-  const end = (error?: Error): void => {
-    if (ended) return
-    ended = true
-    for (const cleanup of cleanups) cleanup()
-    for (const watch of watches) watch?.close()
-    try {
-      if (error) controller.error(error)
-      else controller.close()
-    } catch {
-      // already closed or cancelled by the client
-    }
+/**
+ * The state of one stream, a class so that an idle stream is a few fields and no closures
+ * beyond one listener per watched job.
+ */
+class SseStream implements Closable {
+  readonly #o: SseStreamOptions
+  readonly #sink: SseSink
+  readonly #cursor: number[]
+  /**
+   * Multi-job: the cursor's entries as text, so an event re-formats only its own job's entry,
+   * not all (up to --max-jobs-per-stream) of them. Empty for single-job streams.
+   */
+  readonly #cursorText: string[]
+  readonly #done: boolean[]
+  readonly #watches: (Watch | undefined)[]
+  #cancelExpiry: (() => void) | undefined
+  #ended = false
+
+  constructor(options: SseStreamOptions, sink: SseSink) {
+    this.#o = options
+    this.#sink = sink
+    this.#cursor = [...options.cursor]
+    this.#cursorText = options.multi ? this.#cursor.map(formatSeq) : []
+    this.#done = [...options.done]
+    this.#watches = options.ids.map(() => undefined)
   }
 
-  const write = (chunk: Uint8Array | string): void => {
-    if (ended) return
-    controller.enqueue(typeof chunk === 'string' ? encoder.encode(chunk) : chunk)
-    // desiredSize goes negative once the client stops reading and its queue passes the bound:
-    // drop it (erroring discards the queue, freeing the memory) rather than buffer forever.
-    if ((controller.desiredSize ?? 0) < 0) {
-      if (options.abortConnection) {
-        // Destroying the socket cancels this stream, which discards its queue.
-        end()
-        options.abortConnection()
-      } else {
-        end(new Error('[jobcast] slow_consumer: client does not read its SSE stream'))
-      }
+  /** Write the preamble, register for shutdown and heartbeats, start the watches. */
+  start(): void {
+    const o = this.#o
+    this.write(SSE_OPEN)
+    this.write(sseRetry(o.retryMs))
+    if (this.#ended) return
+    o.heartbeat.add(this)
+    o.registry.add(this)
+    if (o.expiresAt !== undefined) {
+      this.#cancelExpiry = at(o.expiresAt, () => {
+        const ids = o.ids
+        this.write(sseNamed('error', { code: 'token_expired', message: '[jobcast] token expired: fetch a new token and reconnect with the last event id', id: ids.length === 1 ? ids[0] : undefined }))
+        this.end()
+      })
     }
+    if (this.#done.every(Boolean)) return this.end()
+    // Watches start in parallel (one Redis round trip, not one per job); each job's
+    // `subscribed` frame still precedes its own events.
+    const started = o.ids.length === 1 ? this.#startWatch(0) : Promise.all(o.ids.map((_, i) => this.#startWatch(i)))
+    started.catch((error: unknown) => {
+      // Typically bus_unavailable: the client reconnects with its cursor and loses nothing.
+      const code = isJobcastError(error) ? error.code : 'internal'
+      const message = isJobcastError(error) ? error.message : '[jobcast] could not watch the job: reconnect with the last event id'
+      this.write(sseNamed('error', { code, message }))
+      this.end()
+    })
   }
 
-  const deliver = (index: number, message: BusEvent): void => {
-    if (ended || done[index]) return
+  /** Heartbeat tick. */
+  ping(): void {
+    this.write(SSE_PING)
+  }
+
+  /** Registry: the gateway shuts down. */
+  shutdown(): void {
+    this.end()
+  }
+
+  /** End the stream and free everything it holds (idempotent). */
+  end(error?: Error): void {
+    if (this.#ended) return
+    this.#ended = true
+    this.#o.heartbeat.delete(this)
+    this.#o.registry.delete(this)
+    this.#cancelExpiry?.()
+    for (const watch of this.#watches) watch?.close()
+    this.#sink.end(error)
+  }
+
+  write(chunk: Uint8Array | string): void {
+    if (this.#ended) return
+    // Past the bound the client has stopped reading: drop it rather than buffer forever.
+    if (!this.#sink.write(chunk)) return
+    if (!this.#sink.abort) return this.end(new Error('[jobcast] slow_consumer: client does not read its SSE stream'))
+    this.end()
+    this.#sink.abort()
+  }
+
+  #deliver(index: number, message: BusEvent): void {
+    const done = this.#done
+    const cursor = this.#cursor
+    if (this.#ended || done[index]) return
     if (message.event.seq <= (cursor[index] ?? 0)) return
     cursor[index] = message.event.seq
-    if (multi) {
-      cursorText[index] = formatSeq(message.event.seq)
-      write(`id: ${cursorText.join(',')}\n`)
-      write(multiJobDataPart(message))
+    if (this.#o.multi) {
+      this.#cursorText[index] = formatSeq(message.event.seq)
+      this.write(`id: ${this.#cursorText.join(',')}\n`)
+      this.write(multiJobDataPart(message))
     } else {
-      write(singleJobFrame(message))
+      this.write(singleJobFrame(message))
     }
     if (isTerminal(message.event)) {
       done[index] = true
-      watches[index]?.close()
-      if (done.every(Boolean)) end()
+      this.#watches[index]?.close()
+      if (done.every(Boolean)) this.end()
     }
   }
 
-  const startWatch = async (index: number): Promise<void> => {
-    const id = ids[index] as string
-    if (done[index]) {
-      write(sseNamed('subscribed', { id, exists: true }))
+  async #startWatch(index: number): Promise<void> {
+    const id = this.#o.ids[index] as string
+    if (this.#done[index]) {
+      this.write(sseNamed('subscribed', { id, exists: true }))
       return
     }
-    const watch = await options.hub.watch(
+    const watch = await this.#o.hub.watch(
       id,
       // The hub calls onReady before any event of this watch, so `subscribed` always comes first.
-      { since: cursor[index] ?? 0, onReady: (snapshot) => write(sseNamed('subscribed', { id, exists: snapshot !== null })) },
-      (message) => deliver(index, message),
+      { since: this.#cursor[index] ?? 0, onReady: (snapshot) => this.write(sseNamed('subscribed', { id, exists: snapshot !== null })) },
+      (message) => this.#deliver(index, message),
     )
-    if (ended) return watch.close()
-    watches[index] = watch
-    if (watch.ended && !done[index]) {
-      done[index] = true
-      if (done.every(Boolean)) end()
+    if (this.#ended) return watch.close()
+    this.#watches[index] = watch
+    if (watch.ended && !this.#done[index]) {
+      this.#done[index] = true
+      if (this.#done.every(Boolean)) this.end()
     }
   }
+}
 
+/** Build the streaming body. Starting watches happens in `start`, so the first comment is already queued. */
+export function createSseStream(options: SseStreamOptions): ReadableStream<Uint8Array> {
+  let stream: SseStream | undefined
   return new ReadableStream<Uint8Array>(
     {
-      start(c) {
-        controller = c
-        write(SSE_OPEN)
-        write(sseRetry(options.retryMs))
-        const heartbeat = setInterval(() => write(SSE_PING), options.heartbeatMs)
-        heartbeat.unref?.()
-        cleanups.push(() => clearInterval(heartbeat))
-        cleanups.push(options.registry.add({ shutdown: () => end() }))
-        if (options.expiresAt !== undefined) {
-          cleanups.push(
-            at(options.expiresAt, () => {
-              write(sseNamed('error', { code: 'token_expired', message: '[jobcast] token expired: fetch a new token and reconnect with the last event id', id: ids.length === 1 ? ids[0] : undefined }))
-              end()
-            }),
-          )
-        }
-        if (done.every(Boolean)) return end()
-        // Watches start in parallel (one Redis round trip, not one per job); each job's
-        // `subscribed` frame still precedes its own events.
-        void Promise.all(ids.map((_, i) => startWatch(i))).catch((error: unknown) => {
-          // Typically bus_unavailable: the client reconnects with its cursor and loses nothing.
-          const code = isJobcastError(error) ? error.code : 'internal'
-          const message = isJobcastError(error) ? error.message : '[jobcast] could not watch the job: reconnect with the last event id'
-          write(sseNamed('error', { code, message }))
-          end()
+      start(controller) {
+        stream = new SseStream(options, {
+          write(chunk) {
+            controller.enqueue(typeof chunk === 'string' ? encoder.encode(chunk) : chunk)
+            // desiredSize goes negative once the client stops reading and its queue passes the bound.
+            return (controller.desiredSize ?? 0) < 0
+          },
+          end(error) {
+            try {
+              if (error) controller.error(error)
+              else controller.close()
+            } catch {
+              // already closed or cancelled by the client
+            }
+          },
+          // Destroying the socket cancels this stream, which discards its queue.
+          abort: options.abortConnection,
         })
+        stream.start()
       },
       cancel() {
-        end()
+        stream?.end()
       },
     },
     new ByteLengthQueuingStrategy({ highWaterMark: options.maxBufferedBytes }),
   )
+}
+
+/**
+ * Run the stream on a Node response: status and headers now, then every frame with
+ * `res.write`. A client that goes away (`close`) ends it; so does one whose unsent output
+ * passes `maxBufferedBytes` (the socket is destroyed).
+ */
+export function pipeSseToNode(options: SseStreamOptions, res: ServerResponse, headers: Readonly<Record<string, string>>): void {
+  res.writeHead(200, headers)
+  const stream = new SseStream(options, new NodeSink(res, options.maxBufferedBytes))
+  // `on`, not `once`: 'close' fires once, and `once` would add a wrapper object per stream.
+  res.on('close', () => stream.end())
+  stream.start()
+}
+
+/** A Node response as an {@link SseSink}: a class, so a stream holds no per-stream closures for it. */
+class NodeSink implements SseSink {
+  readonly #res: ServerResponse
+  readonly #bound: number
+
+  constructor(res: ServerResponse, bound: number) {
+    this.#res = res
+    this.#bound = bound
+  }
+
+  write(chunk: Uint8Array | string): boolean {
+    this.#res.write(chunk)
+    return this.#res.writableLength > this.#bound
+  }
+
+  end(): void {
+    if (!this.#res.writableEnded) this.#res.end()
+  }
+
+  abort(): void {
+    this.#res.destroy()
+  }
 }
