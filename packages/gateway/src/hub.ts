@@ -5,7 +5,7 @@
  * terminal event. See docs/protocol.md, "Transports".
  */
 import type { Bus, BusEvent, BusState } from './bus/bus.js'
-import { assertJobId, SeqGate } from './event.js'
+import { assertJobId } from './event.js'
 import { isTerminal } from './protocol.js'
 
 /** Receives the events of one watch. */
@@ -46,18 +46,44 @@ export interface JobHubOptions {
   onListenerError?: (error: unknown, id: string) => void
 }
 
-interface Watcher {
+/**
+ * One watcher, which is also the {@link Watch} handed out: plain fields and prototype methods,
+ * so an idle watch is one small object (no getter closures, no per-watch contexts).
+ */
+class HubWatch implements Watch {
   readonly id: string
-  readonly gate: SeqGate
   readonly listener: WatchListener
+  /** The hub's detach, shared by all its watches. */
+  readonly #detach: (watch: HubWatch) => void
+  snapshot: BusEvent | null = null
+  /** Seq gate: highest seq accepted so far (or `since`). */
+  lastSeq: number
   /** Events that arrived before the snapshot was read; flushed through the gate on start. */
-  buffer: BusEvent[] | null
-  closed: boolean
-  ended: boolean
+  buffer: BusEvent[] | null = []
+  closed = false
+  ended = false
+
+  constructor(id: string, since: number, listener: WatchListener, detach: (watch: HubWatch) => void) {
+    this.id = id
+    this.lastSeq = since
+    this.listener = listener
+    this.#detach = detach
+  }
+
+  /** Records `seq` and returns true when it is new (the per-watcher ordering gate). */
+  accept(seq: number): boolean {
+    if (seq <= this.lastSeq) return false
+    this.lastSeq = seq
+    return true
+  }
+
+  close(): void {
+    this.#detach(this)
+  }
 }
 
 interface Channel {
-  readonly watchers: Set<Watcher>
+  readonly watchers: Set<HubWatch>
   /** Resolves to the bus unsubscribe function once the subscription is active. */
   readonly subscription: Promise<() => void>
 }
@@ -79,6 +105,7 @@ export class JobHub {
   readonly #channels = new Map<string, Channel>()
   readonly #onListenerError: (error: unknown, id: string) => void
   readonly #offState: () => void
+  readonly #detachWatch = (watch: HubWatch): void => this.#detach(watch)
   #closed = false
 
   constructor(bus: Bus, options: JobHubOptions = {}) {
@@ -119,7 +146,7 @@ export class JobHub {
   async watch(id: string, options: WatchOptions, listener: WatchListener): Promise<Watch> {
     assertJobId(id)
     if (this.#closed) throw new Error('[jobcast] the hub is closed: create a new one')
-    const watcher: Watcher = { id, gate: new SeqGate(options.since ?? 0), listener, buffer: [], closed: false, ended: false }
+    const watcher = new HubWatch(id, options.since ?? 0, listener, this.#detachWatch)
     const channel = this.#attach(id, watcher)
     let snapshot: BusEvent | null
     try {
@@ -129,23 +156,14 @@ export class JobHub {
       this.#detach(watcher)
       throw error
     }
-    const watch: Watch = {
-      id,
-      snapshot,
-      get ended() {
-        return watcher.ended
-      },
-      get lastSeq() {
-        return watcher.gate.last
-      },
-      close: () => this.#detach(watcher),
-    }
+    watcher.snapshot = snapshot
+    const watch: Watch = watcher
     if (watcher.closed) return watch
     const buffered = watcher.buffer ?? []
     watcher.buffer = null
     options.onReady?.(snapshot)
     // A terminal snapshot the cursor already covers: nothing can ever follow it.
-    if (snapshot && isTerminal(snapshot.event) && snapshot.event.seq <= watcher.gate.last) {
+    if (snapshot && isTerminal(snapshot.event) && snapshot.event.seq <= watcher.lastSeq) {
       watcher.ended = true
       this.#detach(watcher)
       return watch
@@ -164,10 +182,10 @@ export class JobHub {
     for (const channel of [...this.#channels.values()]) for (const watcher of [...channel.watchers]) this.#detach(watcher)
   }
 
-  #attach(id: string, watcher: Watcher): Channel {
+  #attach(id: string, watcher: HubWatch): Channel {
     let channel = this.#channels.get(id)
     if (!channel) {
-      const watchers = new Set<Watcher>()
+      const watchers = new Set<HubWatch>()
       const subscription = this.#bus.subscribe(id, (message) => {
         for (const w of [...watchers]) this.#receive(w, message)
       })
@@ -182,7 +200,7 @@ export class JobHub {
     return channel
   }
 
-  #detach(watcher: Watcher): void {
+  #detach(watcher: HubWatch): void {
     if (watcher.closed) return
     watcher.closed = true
     watcher.buffer = null
@@ -195,14 +213,14 @@ export class JobHub {
     )
   }
 
-  #receive(watcher: Watcher, message: BusEvent): void {
+  #receive(watcher: HubWatch, message: BusEvent): void {
     if (watcher.closed) return
     if (watcher.buffer) watcher.buffer.push(message)
     else this.#deliver(watcher, message)
   }
 
-  #deliver(watcher: Watcher, message: BusEvent): void {
-    if (watcher.closed || watcher.ended || !watcher.gate.accept(message.event.seq)) return
+  #deliver(watcher: HubWatch, message: BusEvent): void {
+    if (watcher.closed || watcher.ended || !watcher.accept(message.event.seq)) return
     const terminal = isTerminal(message.event)
     if (terminal) watcher.ended = true
     try {
