@@ -168,7 +168,9 @@ export class JobHub {
       this.#detach(watcher)
       return watch
     }
-    if (snapshot) this.#deliver(watcher, snapshot)
+    // Delivered as a copy: frames cached per BusEvent (frame-cache.ts) would otherwise live as
+    // long as `watch.snapshot` does — a retained frame per idle connection (heap diff, bench).
+    if (snapshot) this.#deliver(watcher, { event: snapshot.event, json: snapshot.json })
     buffered.sort((a, b) => a.event.seq - b.event.seq)
     for (const message of buffered) this.#deliver(watcher, message)
     return watch

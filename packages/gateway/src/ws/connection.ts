@@ -22,9 +22,12 @@ export interface WsConnectionOptions {
   maxBufferedBytes: number
   /** Per-IP subscription rate (from the upgrade check). @default unlimited */
   admitSubscribe?: () => RateDecision
+  /** Called once when the socket has closed. @default none */
+  onClose?: (connection: WsConnection) => void
 }
 
 interface Subscription {
+  readonly id: string
   closed: boolean
   watch?: Watch
   cancelExpiry?: () => void
@@ -37,7 +40,11 @@ export const CLOSE = { policy: 1008, tooBig: 1009, internal: 1011, restart: 1012
 export class WsConnection {
   readonly #ws: WebSocket
   readonly #options: WsConnectionOptions
-  readonly #subs = new Map<string, Subscription>()
+  /**
+   * Active subscriptions. An array searched linearly (at most `maxSubscriptions`, usually
+   * one or a few): a Map costs an idle socket ~150 B of hash table for its single entry.
+   */
+  readonly #subs: Subscription[] = []
   #ended = false
   /** Set by the ping sweep; a pong clears it. */
   alive = true
@@ -49,19 +56,28 @@ export class WsConnection {
     ws.on('pong', () => {
       this.alive = true
     })
-    ws.on('close', () => this.#free())
+    ws.on('close', () => {
+      this.#free()
+      options.onClose?.(this)
+    })
     ws.on('error', () => this.#free())
   }
 
   /** Number of active subscriptions. */
   get subscriptions(): number {
-    return this.#subs.size
+    return this.#subs.length
   }
 
   /** Shutdown: close with 1012 so clients reconnect elsewhere or later. */
   shutdown(): void {
     this.#free()
     this.#ws.close(CLOSE.restart, 'shutting_down')
+  }
+
+  /** Cut the socket at once (end of the shutdown bound). */
+  terminate(): void {
+    this.#free()
+    this.#ws.terminate()
   }
 
   /** Ping sweep: terminate a peer that did not answer the previous ping. */
@@ -97,7 +113,7 @@ export class WsConnection {
   async #subscribe(id: string, since: number, frameToken: string | undefined): Promise<void> {
     // Subscribing again to the same job restarts it from the new `since`.
     this.#end(id)
-    if (this.#subs.size >= this.#options.maxSubscriptions) {
+    if (this.#subs.length >= this.#options.maxSubscriptions) {
       return this.#send(
         errorFrame('too_many_subscriptions', `[jobcast] at most ${this.#options.maxSubscriptions} jobs per socket: unsubscribe from finished jobs first`, id),
       )
@@ -108,10 +124,10 @@ export class WsConnection {
         errorFrame('rate_limited', `[jobcast] too many subscriptions from this address: subscribe again in ${admitted.retryAfterSec} s and do not unsubscribe and re-subscribe in a loop; the limit is --subscribe-rate`, id),
       )
     }
-    const sub: Subscription = { closed: false }
-    this.#subs.set(id, sub)
+    const sub: Subscription = { id, closed: false }
+    this.#subs.push(sub)
     const fail = (code: ErrorCode, message: string): void => {
-      if (this.#subs.get(id) === sub) this.#subs.delete(id)
+      this.#remove(sub)
       this.#send(errorFrame(code, message, id))
     }
     try {
@@ -154,18 +170,23 @@ export class WsConnection {
 
   /** End one subscription (idempotent). */
   #end(id: string): void {
-    const sub = this.#subs.get(id)
+    const sub = this.#subs.find((s) => s.id === id)
     if (!sub) return
-    this.#subs.delete(id)
+    this.#remove(sub)
     sub.closed = true
     sub.cancelExpiry?.()
     sub.watch?.close()
   }
 
+  #remove(sub: Subscription): void {
+    const index = this.#subs.indexOf(sub)
+    if (index !== -1) this.#subs.splice(index, 1)
+  }
+
   #free(): void {
     if (this.#ended) return
     this.#ended = true
-    for (const id of [...this.#subs.keys()]) this.#end(id)
+    for (const sub of [...this.#subs]) this.#end(sub.id)
   }
 
   #send(frame: string | Buffer): void {

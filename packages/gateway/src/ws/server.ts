@@ -62,6 +62,11 @@ function reject(socket: Duplex, status: number, code: ErrorCode, message: string
   socket.once('finish', () => socket.destroy())
 }
 
+/** A socket error ends the socket (shared listener: `this` is the socket). */
+function destroySocket(this: Duplex): void {
+  this.destroy()
+}
+
 /** The WebSocket side of one gateway. */
 export class WsServer {
   readonly #options: WsServerOptions
@@ -72,7 +77,8 @@ export class WsServer {
   constructor(options: WsServerOptions) {
     this.#options = options
     // One process-wide frame size limit: ws closes with 1009 before buffering anything bigger.
-    this.#wss = new WebSocketServer({ noServer: true, maxPayload: options.maxFrameBytes, perMessageDeflate: false })
+    // No clientTracking: #connections already tracks every socket (ws would add a Set entry and a close listener each).
+    this.#wss = new WebSocketServer({ noServer: true, maxPayload: options.maxFrameBytes, perMessageDeflate: false, clientTracking: false })
     this.#pinger = setInterval(() => {
       for (const connection of this.#connections) connection.ping()
     }, options.pingIntervalMs)
@@ -86,7 +92,7 @@ export class WsServer {
 
   /** Handle a server `upgrade` event. Upgrades to other paths get 404. */
   handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    socket.on('error', () => socket.destroy())
+    socket.on('error', destroySocket)
     void this.#upgrade(req, socket, head).catch((error: unknown) => {
       console.error('[jobcast] WebSocket upgrade failed:', error)
       if (!socket.destroyed) reject(socket, 500, 'internal', 'internal error during the WebSocket upgrade')
@@ -99,18 +105,16 @@ export class WsServer {
     if (this.#options.registry.closing) return reject(socket, 503, 'shutting_down', 'the gateway is shutting down: reconnect in a moment')
     const decision: WsUpgradeDecision = (await this.#options.checkUpgrade?.(req)) ?? { ok: true }
     if (!decision.ok) return reject(socket, decision.status, decision.code, decision.message)
-    let released = false
-    const release = (): void => {
-      if (released) return
-      released = true
-      decision.release?.()
+    // One listener per socket, no wrappers: the socket's 'close' follows the WebSocket's
+    // close and also covers a handshake that fails or a peer that leaves before it completes.
+    const release = decision.release
+    if (release) {
+      // Checked first: a socket already destroyed may still emit 'close' (release must run once).
+      if (socket.destroyed) return release()
+      socket.on('close', release)
     }
-    // Covers a handshake that fails or a peer that leaves before it completes.
-    socket.once('close', release)
-    if (socket.destroyed) return release()
     const token = url.searchParams.get('token') || undefined
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
-      ws.once('close', release)
       const connection = new WsConnection(ws, {
         hub: this.#options.hub,
         authorizer: this.#options.authorizer,
@@ -118,14 +122,17 @@ export class WsServer {
         maxSubscriptions: this.#options.maxSubscriptions,
         maxBufferedBytes: this.#options.maxBufferedBytes,
         admitSubscribe: decision.admitSubscribe,
+        onClose: this.#onConnectionClose,
       })
       this.#connections.add(connection)
-      const unregister = this.#options.registry.add(connection)
-      ws.on('close', () => {
-        this.#connections.delete(connection)
-        unregister()
-      })
+      this.#options.registry.add(connection)
     })
+  }
+
+  /** Shared by every connection (no closure per socket). */
+  readonly #onConnectionClose = (connection: WsConnection): void => {
+    this.#connections.delete(connection)
+    this.#options.registry.delete(connection)
   }
 
   /** Stop pinging and close the (noServer) WebSocket server. Sockets are ended via the registry. */
@@ -136,6 +143,6 @@ export class WsServer {
 
   /** Terminate every remaining socket (end of the shutdown bound). */
   terminateAll(): void {
-    for (const client of this.#wss.clients) client.terminate()
+    for (const connection of [...this.#connections]) connection.terminate()
   }
 }
