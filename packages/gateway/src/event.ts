@@ -108,12 +108,17 @@ function byteLengthOver(text: string, max: number): boolean {
   return Buffer.byteLength(text, 'utf8') > max
 }
 
-function isValidStoredEvent(value: Record<string, unknown>): boolean {
+function isJobStatus(status: unknown): boolean {
+  return status === 'active' || status === 'queued' || status === 'completed' || status === 'failed' || status === 'cancelled'
+}
+
+function isValidStoredEvent(value: Record<string, unknown>, expectedId: string | undefined): boolean {
   const { seq, ts, status } = value
   if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 1) return false
   if (typeof ts !== 'number' || !Number.isFinite(ts)) return false
-  if (!isValidJobId(value.id)) return false
-  if (typeof status !== 'string' || !(JOB_STATUSES as readonly string[]).includes(status)) return false
+  // An expected id is already valid: equality is the whole check (no regex per message).
+  if (expectedId !== undefined ? value.id !== expectedId : !isValidJobId(value.id)) return false
+  if (!isJobStatus(status)) return false
   const p = value.progress
   if (p !== undefined && (typeof p !== 'number' || !Number.isFinite(p) || p < 0 || p > 100)) return false
   if (value.message !== undefined && typeof value.message !== 'string') return false
@@ -128,7 +133,7 @@ function isValidStoredEvent(value: Record<string, unknown>): boolean {
  * Parses and validates one message read from the bus (a published event or a snapshot).
  * Never throws: returns `null` for anything malformed, oversized, or about another job.
  * @param json - the raw text from Redis
- * @param expectedId - when given, the event's `id` must equal it
+ * @param expectedId - when given (a valid job id), the event's `id` must equal it
  * @param maxBytes - larger messages are rejected @default 65536
  */
 export function parseBusMessage(json: string, expectedId?: string, maxBytes: number = DEFAULT_MAX_MESSAGE_BYTES): BusEvent | null {
@@ -139,8 +144,7 @@ export function parseBusMessage(json: string, expectedId?: string, maxBytes: num
   } catch {
     return null
   }
-  if (!isPlainObject(value) || !isValidStoredEvent(value)) return null
-  if (expectedId !== undefined && value.id !== expectedId) return null
+  if (!isPlainObject(value) || !isValidStoredEvent(value, expectedId)) return null
   return { event: value as unknown as JobEvent, json }
 }
 

@@ -189,7 +189,9 @@ export class JobHub {
     if (!channel) {
       const watchers = new Set<HubWatch>()
       const subscription = this.#bus.subscribe(id, (message) => {
-        for (const w of [...watchers]) this.#receive(w, message)
+        // One watcher is the common case: no defensive copy of the set then.
+        if (watchers.size === 1) for (const w of watchers) this.#receive(w, message)
+        else for (const w of [...watchers]) this.#receive(w, message)
       })
       channel = { watchers, subscription }
       // A failed subscribe is reported to the watchers awaiting it; here it only must not go unhandled.

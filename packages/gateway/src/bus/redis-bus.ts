@@ -9,7 +9,7 @@ import { JobcastError } from '../errors.js'
 import { assertJobId, DEFAULT_MAX_MESSAGE_BYTES, eventInputJson, normalizeEventInput, parseBusMessage } from '../event.js'
 import type { JobEventInput } from '../protocol.js'
 import type { Bus, BusEvent, BusListener, BusState, PublishOutcome } from './bus.js'
-import { DEFAULT_PREFIX, jobIdFromChannel, jobKey } from './keys.js'
+import { DEFAULT_PREFIX, jobKey } from './keys.js'
 import { PUBLISH_SCRIPT } from './publish-script.js'
 
 /** Options of {@link createRedisBus}. Give `url` or `redis`. */
@@ -264,14 +264,16 @@ export class RedisBus implements Bus {
   #onMessage(channel: string, json: string): void {
     const rec = this.#channels.get(channel)
     if (!rec || rec.listeners.size === 0) return
-    const id = jobIdFromChannel(this.prefix, channel) ?? rec.id
+    // The record holds the id its channel was built from: no need to re-derive it per message.
     // Parsed once; every listener gets the same object, so frames can be cached per event.
-    const message = parseBusMessage(json, id, this.#maxBytes)
+    const message = parseBusMessage(json, rec.id, this.#maxBytes)
     if (!message) {
       this.stats.dropped++
       return
     }
-    for (const listener of [...rec.listeners]) listener(message)
+    // Usually one listener (the hub's): skip the defensive copy then.
+    if (rec.listeners.size === 1) for (const listener of rec.listeners) listener(message)
+    else for (const listener of [...rec.listeners]) listener(message)
   }
 
   async #command<T>(id: string, run: () => Promise<T>): Promise<T> {

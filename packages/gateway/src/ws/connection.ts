@@ -33,6 +33,9 @@ interface Subscription {
   cancelExpiry?: () => void
 }
 
+/** Send options of every frame (`ws` copies them, so one object serves all sends). */
+const TEXT = { binary: false } as const
+
 /** Close codes used by the gateway (RFC 6455 §7.4.1). */
 export const CLOSE = { policy: 1008, tooBig: 1009, internal: 1011, restart: 1012 } as const
 
@@ -202,6 +205,6 @@ export class WsConnection {
     }
     // The contract is JSON *text* frames: `ws` sends a Buffer as binary unless told, and a
     // browser then hands the page a Blob. Text opcode, same bytes, still zero-copy.
-    ws.send(frame, { binary: false })
+    ws.send(frame, TEXT)
   }
 }
