@@ -143,7 +143,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   const bus: Bus =
     options.bus ??
     (options.redisUrl
-      ? createRedisBus({ url: options.redisUrl, prefix: options.prefix, ttlSeconds: options.ttlSeconds })
+      ? createRedisBus({ url: options.redisUrl, prefix: options.prefix, ttlSeconds: options.ttlSeconds, autoPipelining: true })
       : createMemoryBus({ ttlSeconds: options.ttlSeconds }))
   const hub = new JobHub(bus)
   const context: GatewayContext = { bus, hub }

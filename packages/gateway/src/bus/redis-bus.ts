@@ -32,6 +32,13 @@ export interface RedisBusOptions {
    * @default false
    */
   lazySubscriber?: boolean
+  /**
+   * Send the commands issued in one event-loop turn in one socket write (ioredis auto-pipelining)
+   * on the owned command connection. The gateway turns it on: with many pollers, a write per GET
+   * was a quarter of its polling CPU profile. Costs a `setImmediate` of delay per batch.
+   * @default false
+   */
+  autoPipelining?: boolean
 }
 
 /** Counters of a {@link RedisBus}. */
@@ -90,7 +97,11 @@ export class RedisBus implements Bus {
       this.#ownsCmd = false
     } else {
       // A publish whose reply was lost may have run: never resend it after a reconnect.
-      this.#cmd = new Redis(options.url ?? 'redis://127.0.0.1:6379', { ...this.#connectionOptions(), autoResendUnfulfilledCommands: false })
+      this.#cmd = new Redis(options.url ?? 'redis://127.0.0.1:6379', {
+        ...this.#connectionOptions(),
+        autoResendUnfulfilledCommands: false,
+        enableAutoPipelining: options.autoPipelining ?? false,
+      })
       this.#ownsCmd = true
     }
     this.#watchConnection(this.#cmd, 'cmd')
