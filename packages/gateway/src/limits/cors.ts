@@ -12,7 +12,7 @@
  * takes the headers from {@link corsHeaders} and sends them with its own `writeHead`, so its
  * long-lived response keeps no separate header table.
  */
-import type { ServerResponse } from 'node:http'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Context, MiddlewareHandler } from 'hono'
 import type { OriginPolicy } from './origin-policy.js'
 
@@ -49,9 +49,19 @@ export function corsHeaders(c: Context): Readonly<Record<string, string>> | unde
   return c.get('jobcastCors')
 }
 
-function nodeResponse(c: Context): ServerResponse | undefined {
+interface NodeBindings {
+  incoming?: IncomingMessage
+  outgoing?: ServerResponse
+}
+
+function nodeBindings(c: Context): NodeBindings {
   const env: unknown = c.env
-  return typeof env === 'object' && env !== null ? (env as { outgoing?: ServerResponse }).outgoing : undefined
+  return typeof env === 'object' && env !== null ? (env as NodeBindings) : {}
+}
+
+/** A request header, from Node's parsed headers when there are some (no web `Headers` built per request). */
+function header(c: Context, incoming: IncomingMessage | undefined, name: 'origin' | 'host'): string | undefined {
+  return incoming ? incoming.headers[name] : (c.req.raw.headers.get(name) ?? undefined)
 }
 
 /**
@@ -62,13 +72,14 @@ function nodeResponse(c: Context): ServerResponse | undefined {
  */
 export function corsMiddleware(policy: OriginPolicy, options: CorsOptions = {}): MiddlewareHandler {
   const maxAge = String(options.maxAgeSec ?? 600)
-  const allowOrigin = (origin: string, c: Context): string | null => {
+  const allowOrigin = (origin: string, host: () => string | undefined): string | null => {
     if (origin === '') return null
     if (policy.any) return '*'
-    return policy.allows(origin, c.req.raw.headers.get('host') ?? undefined) ? origin : null
+    return policy.allows(origin, host()) ? origin : null
   }
   return (c, next) => {
-    const allowed = allowOrigin(c.req.raw.headers.get('origin') ?? '', c)
+    const { incoming, outgoing } = nodeBindings(c)
+    const allowed = allowOrigin(header(c, incoming, 'origin') ?? '', () => header(c, incoming, 'host'))
     if (c.req.method === 'OPTIONS') {
       const headers: Record<string, string> = {}
       if (allowed) headers['access-control-allow-origin'] = allowed
@@ -80,7 +91,6 @@ export function corsMiddleware(policy: OriginPolicy, options: CorsOptions = {}):
       return Promise.resolve(new Response(null, { status: 204, statusText: 'No Content', headers }))
     }
     const cors = allowed ? { 'access-control-allow-origin': allowed, ...NO_ORIGIN } : NO_ORIGIN
-    const outgoing = nodeResponse(c)
     if (outgoing) {
       c.set('jobcastCors', cors)
       return next().then(() => {

@@ -231,10 +231,22 @@ export function createSseStream(options: SseStreamOptions): ReadableStream<Uint8
  */
 export function pipeSseToNode(options: SseStreamOptions, res: ServerResponse, headers: Readonly<Record<string, string>>): void {
   res.writeHead(200, headers)
+  flattenHeaderText(res)
   const stream = new SseStream(options, new NodeSink(res, options.maxBufferedBytes))
   // `on`, not `once`: 'close' fires once, and `once` would add a wrapper object per stream.
   res.on('close', () => stream.end())
   stream.start()
+}
+
+/**
+ * Node builds the status line and headers by `+=`, one V8 cons-string node per piece, and the
+ * response keeps that rope (`_header`) for its whole life: ~30 nodes, ~0.9 KiB per idle stream
+ * (heap diff). Reading a character makes V8 flatten it in place into one ~300 B string. Only a
+ * memory hint: nothing depends on it.
+ */
+function flattenHeaderText(res: ServerResponse): void {
+  const text: unknown = (res as unknown as { _header?: unknown })._header
+  if (typeof text === 'string') text.charCodeAt(0)
 }
 
 /** A Node response as an {@link SseSink}: a class, so a stream holds no per-stream closures for it. */
