@@ -46,6 +46,14 @@ export interface JobHubOptions {
   onListenerError?: (error: unknown, id: string) => void
 }
 
+/** Removes `item` from `list`; false when it was not there. */
+function removeItem<T>(list: T[], item: T): boolean {
+  const index = list.indexOf(item)
+  if (index === -1) return false
+  list.splice(index, 1)
+  return true
+}
+
 /**
  * One watcher, which is also the {@link Watch} handed out: plain fields and prototype methods,
  * so an idle watch is one small object (no getter closures, no per-watch contexts).
@@ -83,7 +91,8 @@ class HubWatch implements Watch {
 }
 
 interface Channel {
-  readonly watchers: Set<HubWatch>
+  /** An array, not a Set: one watcher per job is the common case, and a Set costs ~100 B of table for it. */
+  watchers: HubWatch[]
   /** Resolves to the bus unsubscribe function once the subscription is active. */
   readonly subscription: Promise<() => void>
 }
@@ -185,23 +194,27 @@ export class JobHub {
   }
 
   #attach(id: string, watcher: HubWatch): Channel {
-    let channel = this.#channels.get(id)
-    if (!channel) {
-      const watchers = new Set<HubWatch>()
-      const subscription = this.#bus.subscribe(id, (message) => {
-        // One watcher is the common case: no defensive copy of the set then.
-        if (watchers.size === 1) for (const w of watchers) this.#receive(w, message)
-        else for (const w of [...watchers]) this.#receive(w, message)
-      })
-      channel = { watchers, subscription }
-      // A failed subscribe is reported to the watchers awaiting it; here it only must not go unhandled.
-      subscription.catch(() => {
-        if (this.#channels.get(id) === channel) this.#channels.delete(id)
-      })
-      this.#channels.set(id, channel)
+    const existing = this.#channels.get(id)
+    if (existing) {
+      // Copied, not pushed: a pushed-to array keeps spare capacity (~150 B per idle job).
+      existing.watchers = [...existing.watchers, watcher]
+      return existing
     }
-    channel.watchers.add(watcher)
-    return channel
+    let channel: Channel | undefined
+    const subscription = this.#bus.subscribe(id, (message) => {
+      const watchers = channel?.watchers ?? []
+      // One watcher is the common case: no defensive copy then.
+      if (watchers.length === 1) this.#receive(watchers[0] as HubWatch, message)
+      else for (const w of watchers.slice()) this.#receive(w, message)
+    })
+    const created: Channel = { watchers: [watcher], subscription }
+    channel = created
+    // A failed subscribe is reported to the watchers awaiting it; here it only must not go unhandled.
+    subscription.catch(() => {
+      if (this.#channels.get(id) === created) this.#channels.delete(id)
+    })
+    this.#channels.set(id, created)
+    return created
   }
 
   #detach(watcher: HubWatch): void {
@@ -209,7 +222,7 @@ export class JobHub {
     watcher.closed = true
     watcher.buffer = null
     const channel = this.#channels.get(watcher.id)
-    if (!channel?.watchers.delete(watcher) || channel.watchers.size > 0) return
+    if (!channel || !removeItem(channel.watchers, watcher) || channel.watchers.length > 0) return
     this.#channels.delete(watcher.id)
     channel.subscription.then(
       (unsubscribe) => unsubscribe(),

@@ -49,7 +49,8 @@ export interface RedisBusStats {
 
 interface ChannelRecord {
   readonly id: string
-  readonly listeners: Set<BusListener>
+  /** An array, not a Set: the hub subscribes once per job, and a Set costs ~100 B of table for it. */
+  listeners: BusListener[]
   /** Whether the server-side subscription is in place (as far as this bus made it). */
   subscribed: boolean
   /** Serializes SUBSCRIBE/UNSUBSCRIBE of this channel. */
@@ -57,6 +58,12 @@ interface ChannelRecord {
 }
 
 const SCRIPT_SHA = createHash('sha1').update(PUBLISH_SCRIPT).digest('hex')
+
+/** Removes `item` from `list` (no-op when absent). */
+function removeItem<T>(list: T[], item: T): void {
+  const index = list.indexOf(item)
+  if (index !== -1) list.splice(index, 1)
+}
 
 function isReplyError(error: unknown): error is Error {
   return error instanceof Error && error.name === 'ReplyError'
@@ -152,16 +159,17 @@ export class RedisBus implements Bus {
     const sub = this.#subscriber()
     if (this.#subEverReady && !this.#subReady) throw this.#unavailable(id)
     const channel = jobKey(this.prefix, id)
-    let record = this.#channels.get(channel)
-    if (!record) this.#channels.set(channel, (record = { id, listeners: new Set(), subscribed: false, chain: Promise.resolve() }))
-    const rec = record
     // A fresh wrapper per call, so one function subscribed twice is counted twice.
     const entry: BusListener = (message) => listener(message)
-    rec.listeners.add(entry)
+    let record = this.#channels.get(channel)
+    // Arrays built at their size, not pushed to: a pushed-to array keeps spare capacity.
+    if (!record) this.#channels.set(channel, (record = { id, listeners: [entry], subscribed: false, chain: Promise.resolve() }))
+    else record.listeners = [...record.listeners, entry]
+    const rec = record
     try {
       await this.#sync(sub, channel, rec)
     } catch (error) {
-      rec.listeners.delete(entry)
+      removeItem(rec.listeners, entry)
       this.#sync(sub, channel, rec).catch(() => {})
       throw error instanceof JobcastError ? error : this.#unavailable(id, error)
     }
@@ -169,8 +177,8 @@ export class RedisBus implements Bus {
     return () => {
       if (done) return
       done = true
-      rec.listeners.delete(entry)
-      if (rec.listeners.size === 0 && !this.#closed) this.#sync(sub, channel, rec).catch(() => {})
+      removeItem(rec.listeners, entry)
+      if (rec.listeners.length === 0 && !this.#closed) this.#sync(sub, channel, rec).catch(() => {})
     }
   }
 
@@ -259,7 +267,7 @@ export class RedisBus implements Bus {
     rec.chain = rec.chain
       .catch(() => {})
       .then(async () => {
-        const wanted = rec.listeners.size > 0
+        const wanted = rec.listeners.length > 0
         if (wanted && !rec.subscribed) {
           await sub.subscribe(channel)
           rec.subscribed = true
@@ -267,14 +275,14 @@ export class RedisBus implements Bus {
           rec.subscribed = false
           await sub.unsubscribe(channel)
         }
-        if (rec.listeners.size === 0 && !rec.subscribed && this.#channels.get(channel) === rec) this.#channels.delete(channel)
+        if (rec.listeners.length === 0 && !rec.subscribed && this.#channels.get(channel) === rec) this.#channels.delete(channel)
       })
     return rec.chain
   }
 
   #onMessage(channel: string, json: string): void {
     const rec = this.#channels.get(channel)
-    if (!rec || rec.listeners.size === 0) return
+    if (!rec || rec.listeners.length === 0) return
     // The record holds the id its channel was built from: no need to re-derive it per message.
     // Parsed once; every listener gets the same object, so frames can be cached per event.
     const message = parseBusMessage(json, rec.id, this.#maxBytes)
@@ -283,8 +291,9 @@ export class RedisBus implements Bus {
       return
     }
     // Usually one listener (the hub's): skip the defensive copy then.
-    if (rec.listeners.size === 1) for (const listener of rec.listeners) listener(message)
-    else for (const listener of [...rec.listeners]) listener(message)
+    const listeners = rec.listeners
+    if (listeners.length === 1) (listeners[0] as BusListener)(message)
+    else for (const listener of listeners.slice()) listener(message)
   }
 
   async #command<T>(id: string, run: () => Promise<T>): Promise<T> {
