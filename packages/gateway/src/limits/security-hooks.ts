@@ -96,6 +96,7 @@ export function createSecurityHooks(options: SecurityOptions = {}): SecurityHook
   const sseConnections = createConnectionCounter({ maxPerIp: o.maxSsePerIp })
   const limiter = createRateLimiter({ ratePerSec: o.pollRatePerSec, burst: o.pollBurst })
   const subscribes = createRateLimiter({ ratePerSec: o.subscribeRatePerSec, burst: o.subscribeBurst })
+  const subscribeLimited = o.subscribeRatePerSec > 0 && Number.isFinite(o.subscribeRatePerSec)
   const guard = createUpgradeGuard({ origins, connections: wsConnections, trustProxyHops: o.trustProxyHops })
   const subscribeAdvice = 'too many subscriptions from this address: wait {s} s (Retry-After) and keep streams open instead of reopening them; the limit is --subscribe-rate'
   const header = (req: IncomingMessage, name: string): string | undefined => {
@@ -121,7 +122,8 @@ export function createSecurityHooks(options: SecurityOptions = {}): SecurityHook
         remoteAddress: req.socket.remoteAddress,
         forwardedFor: header(req, 'x-forwarded-for'),
       })
-      if (!decision.ok) return decision
+      // `--subscribe-rate 0`: no per-socket admit closure to keep for the socket's lifetime.
+      if (!decision.ok || !subscribeLimited) return decision
       const ip = decision.ip
       return { ...decision, admitSubscribe: () => subscribes.take(ip) }
     },
