@@ -2,6 +2,7 @@
 import { get } from 'node:http'
 import { afterEach, expect, it } from 'vitest'
 import { createApp } from '../src/app.js'
+import { createGateway } from '../src/create-gateway.js'
 import { openAuthorizer } from '../src/auth/authorizer.js'
 import { createMemoryBus } from '../src/bus/memory-bus.js'
 import { JobcastError } from '../src/errors.js'
@@ -70,4 +71,20 @@ it('frees the hub watch when an SSE client disconnects (single and multi-job)', 
   const deadline = Date.now() + 2_000
   while (gw.gateway.hub.watchedJobs > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10))
   expect(gw.gateway.hub.watchedJobs).toBe(0)
+})
+
+it('opens no watch for an SSE client that left while its authorization was in flight', async () => {
+  const slow = { open: false, authorize: () => new Promise<{ ok: true }>((resolve) => setTimeout(() => resolve({ ok: true }), 100)) }
+  const gateway = createGateway({ authorizer: slow, warnOpenMode: false, security: false, shutdownTimeoutMs: 200 })
+  try {
+    const { url } = await gateway.listen(0)
+    const abort = new AbortController()
+    const request = fetch(`${url}/v1/jobs/early/events`, { signal: abort.signal }).catch(() => undefined)
+    setTimeout(() => abort.abort(), 20)
+    await request
+    await new Promise((r) => setTimeout(r, 250))
+    expect(gateway.hub.watchedJobs).toBe(0)
+  } finally {
+    await gateway.close()
+  }
 })

@@ -235,6 +235,9 @@ export function pipeSseToNode(options: SseStreamOptions, res: ServerResponse, he
   const stream = new SseStream(options, new NodeSink(res, options.maxBufferedBytes))
   // `on`, not `once`: 'close' fires once, and `once` would add a wrapper object per stream.
   res.on('close', () => stream.end())
+  // The client may have left while authorization or the snapshot read was in flight: its
+  // 'close' is then already past, and the stream must not start watches nobody will end.
+  if (res.destroyed || res.socket?.destroyed !== false) return stream.end()
   stream.start()
 }
 
@@ -265,7 +268,7 @@ class NodeSink implements SseSink {
   }
 
   end(): void {
-    if (!this.#res.writableEnded) this.#res.end()
+    if (!this.#res.writableEnded && !this.#res.destroyed) this.#res.end()
   }
 
   abort(): void {
