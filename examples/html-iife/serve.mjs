@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { createGateway, createPublisher, openAuthorizer } from '@jobcast/gateway'
+import { startEmbeddedExample } from '../embedded-gateway.mjs'
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url))
 
@@ -25,31 +25,15 @@ export async function startHtmlExample({ port = 3031, stepMs = 150 } = {}) {
       throw new Error('[jobcast] the client bundle is missing: run `npm run build` first')
     }),
   ])
-  let counter = 0
-  const gateway = createGateway({
-    authorizer: openAuthorizer, // a local demo: no tokens (the seed example shows secured mode)
-    extraRoutes(app, { bus }) {
-      const publisher = createPublisher({ bus })
+  return startEmbeddedExample({
+    port,
+    stepMs,
+    jobPrefix: 'html-export',
+    pageRoutes(app) {
       app.get('/', (c) => c.html(html))
       app.get('/jobcast.js', (c) => c.body(iife, 200, { 'content-type': 'text/javascript; charset=utf-8' }))
-      app.post('/start', async (c) => {
-        const jobId = `html-export-${Date.now()}-${++counter}`
-        await publisher.queued(jobId, { message: 'Queued' })
-        void simulate(publisher, jobId, stepMs)
-        return c.json({ jobId }, 202)
-      })
     },
   })
-  const { url } = await gateway.listen(port, '127.0.0.1')
-  return { url, close: () => gateway.close() }
-}
-
-async function simulate(publisher, jobId, stepMs) {
-  for (let p = 10; p < 100; p += 10) {
-    await new Promise((resolve) => setTimeout(resolve, stepMs))
-    await publisher.progress(jobId, p, { message: `Exported ${p * 10} of 1000 rows` })
-  }
-  await publisher.complete(jobId, { downloadUrl: `/downloads/${jobId}.csv` }, { message: 'Done' })
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

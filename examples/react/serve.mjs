@@ -4,7 +4,7 @@
 // Run: npm run build && node examples/react/serve.mjs
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { build } from 'esbuild'
-import { createGateway, createPublisher, openAuthorizer } from '@jobcast/gateway'
+import { startEmbeddedExample } from '../embedded-gateway.mjs'
 
 const PAGE = `<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>jobcast · React</title>
@@ -35,31 +35,15 @@ export async function bundleReactApp({ development = true } = {}) {
  */
 export async function startReactExample({ port = 3032, stepMs = 150 } = {}) {
   const script = await bundleReactApp()
-  let counter = 0
-  const gateway = createGateway({
-    authorizer: openAuthorizer, // a local demo: no tokens (the seed example shows secured mode)
-    extraRoutes(app, { bus }) {
-      const publisher = createPublisher({ bus })
+  return startEmbeddedExample({
+    port,
+    stepMs,
+    jobPrefix: 'react-export',
+    pageRoutes(app) {
       app.get('/', (c) => c.html(PAGE))
       app.get('/app.js', (c) => c.body(script, 200, { 'content-type': 'text/javascript; charset=utf-8' }))
-      app.post('/start', async (c) => {
-        const jobId = `react-export-${Date.now()}-${++counter}`
-        await publisher.queued(jobId, { message: 'Queued' })
-        void simulate(publisher, jobId, stepMs)
-        return c.json({ jobId }, 202)
-      })
     },
   })
-  const { url } = await gateway.listen(port, '127.0.0.1')
-  return { url, close: () => gateway.close() }
-}
-
-async function simulate(publisher, jobId, stepMs) {
-  for (let p = 10; p < 100; p += 10) {
-    await new Promise((resolve) => setTimeout(resolve, stepMs))
-    await publisher.progress(jobId, p, { message: `Exported ${p * 10} of 1000 rows` })
-  }
-  await publisher.complete(jobId, { downloadUrl: `/downloads/${jobId}.csv` }, { message: 'Done' })
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -65,17 +65,23 @@ afterAll(async () => {
   await redis?.stop()
 })
 
+/** Starts job `id`, opens the demo page following it, and publishes up to 30 % as the page watches. */
+async function followJobTo30(id: string): Promise<Page> {
+  await publisher.active(id, { progress: 0, message: 'Started' })
+  const page = await browser.newPage()
+  await page.goto(`http://127.0.0.1:${port}/?job=${id}`)
+  for (const p of [10, 20, 30]) {
+    await publisher.progress(id, p, { message: `step ${p}` })
+    await sleep(150)
+  }
+  await pageReached(page, 30)
+  return page
+}
+
 describe('the demo page across restarts', () => {
   it('ends completed, without duplicates, when the gateway restarts mid-job', async () => {
     const id = `restart-gw-${Date.now()}`
-    await publisher.active(id, { progress: 0, message: 'Started' })
-    const page = await browser.newPage()
-    await page.goto(`http://127.0.0.1:${port}/?job=${id}`)
-    for (const p of [10, 20, 30]) {
-      await publisher.progress(id, p, { message: `step ${p}` })
-      await sleep(150)
-    }
-    await pageReached(page, 30)
+    const page = await followJobTo30(id)
 
     await gateway!.close() // graceful: WebSockets closed with 1012
     await publisher.progress(id, 40, { message: 'published while the gateway was down' })
@@ -101,14 +107,7 @@ describe('the demo page across restarts', () => {
 
   it('ends completed, without duplicates, when Redis restarts mid-job (snapshots lost)', async () => {
     const id = `restart-redis-${Date.now()}`
-    await publisher.active(id, { progress: 0, message: 'Started' })
-    const page = await browser.newPage()
-    await page.goto(`http://127.0.0.1:${port}/?job=${id}`)
-    for (const p of [10, 20, 30]) {
-      await publisher.progress(id, p, { message: `step ${p}` })
-      await sleep(150)
-    }
-    await pageReached(page, 30)
+    const page = await followJobTo30(id)
 
     await redis.restart() // a fresh, empty Redis: every snapshot and seq is gone
     for (const p of [40, 50]) {
