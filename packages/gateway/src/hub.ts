@@ -11,6 +11,15 @@ import { isTerminal } from './protocol.js'
 /** Receives the events of one watch. */
 export type WatchListener = (message: BusEvent) => void
 
+/**
+ * Receives the events of one watch as a method call: a connection that keeps one object per
+ * job anyway passes that object and needs no closure per watch (~100 B per idle watch).
+ */
+export interface WatchHandler {
+  /** Called like a {@link WatchListener}. */
+  onJobEvent(message: BusEvent): void
+}
+
 /** Options of {@link JobHub.watch}. */
 export interface WatchOptions {
   /** Deliver only events with a seq greater than this (a resume cursor). @default 0 */
@@ -27,8 +36,6 @@ export interface WatchOptions {
 export interface Watch {
   /** Job id. */
   readonly id: string
-  /** The snapshot read when the watch started (`null`: unknown job). */
-  readonly snapshot: BusEvent | null
   /**
    * True once the watch is over for good: its terminal event has been delivered, or its
    * `since` already covered the terminal snapshot, so nothing will ever be delivered.
@@ -60,10 +67,9 @@ function removeItem<T>(list: T[], item: T): boolean {
  */
 class HubWatch implements Watch {
   readonly id: string
-  readonly listener: WatchListener
+  readonly listener: WatchListener | WatchHandler
   /** The hub's detach, shared by all its watches. */
   readonly #detach: (watch: HubWatch) => void
-  snapshot: BusEvent | null = null
   /** Seq gate: highest seq accepted so far (or `since`). */
   lastSeq: number
   /** Events that arrived before the snapshot was read; flushed through the gate on start. */
@@ -71,7 +77,7 @@ class HubWatch implements Watch {
   closed = false
   ended = false
 
-  constructor(id: string, since: number, listener: WatchListener, detach: (watch: HubWatch) => void) {
+  constructor(id: string, since: number, listener: WatchListener | WatchHandler, detach: (watch: HubWatch) => void) {
     this.id = id
     this.lastSeq = since
     this.listener = listener
@@ -93,8 +99,10 @@ class HubWatch implements Watch {
 interface Channel {
   /** An array, not a Set: one watcher per job is the common case, and a Set costs ~100 B of table for it. */
   watchers: HubWatch[]
-  /** Resolves to the bus unsubscribe function once the subscription is active. */
-  readonly subscription: Promise<() => void>
+  /** Until the subscription is active: resolves to the bus unsubscribe function. Then dropped. */
+  pending: Promise<() => void> | undefined
+  /** The bus unsubscribe function, once the subscription is active. */
+  unsubscribe: (() => void) | undefined
 }
 
 /**
@@ -150,22 +158,24 @@ export class JobHub {
    * After that, each newer event is passed to `listener` once, in increasing seq order; after
    * a terminal event the watch ends by itself (`ended`, subscription released).
    *
+   * The snapshot is not kept by the watch (an idle connection would otherwise hold a parsed
+   * event for its whole life): take what you need from it in `onReady`.
+   *
    * @throws ValidationError `invalid_job_id`; JobcastError `bus_unavailable` when the bus cannot serve
    */
-  async watch(id: string, options: WatchOptions, listener: WatchListener): Promise<Watch> {
+  async watch(id: string, options: WatchOptions, listener: WatchListener | WatchHandler): Promise<Watch> {
     assertJobId(id)
     if (this.#closed) throw new Error('[jobcast] the hub is closed: create a new one')
     const watcher = new HubWatch(id, options.since ?? 0, listener, this.#detachWatch)
     const channel = this.#attach(id, watcher)
     let snapshot: BusEvent | null
     try {
-      await channel.subscription
+      if (channel.pending) await channel.pending
       snapshot = await this.#bus.get(id)
     } catch (error) {
       this.#detach(watcher)
       throw error
     }
-    watcher.snapshot = snapshot
     const watch: Watch = watcher
     if (watcher.closed) return watch
     const buffered = watcher.buffer ?? []
@@ -177,9 +187,7 @@ export class JobHub {
       this.#detach(watcher)
       return watch
     }
-    // Delivered as a copy: frames cached per BusEvent (frame-cache.ts) would otherwise live as
-    // long as `watch.snapshot` does — a retained frame per idle connection (heap diff, bench).
-    if (snapshot) this.#deliver(watcher, { event: snapshot.event, json: snapshot.json })
+    if (snapshot) this.#deliver(watcher, snapshot)
     buffered.sort((a, b) => a.event.seq - b.event.seq)
     for (const message of buffered) this.#deliver(watcher, message)
     return watch
@@ -207,12 +215,19 @@ export class JobHub {
       if (watchers.length === 1) this.#receive(watchers[0] as HubWatch, message)
       else for (const w of watchers.slice()) this.#receive(w, message)
     })
-    const created: Channel = { watchers: [watcher], subscription }
+    const created: Channel = { watchers: [watcher], pending: subscription, unsubscribe: undefined }
     channel = created
-    // A failed subscribe is reported to the watchers awaiting it; here it only must not go unhandled.
-    subscription.catch(() => {
-      if (this.#channels.get(id) === created) this.#channels.delete(id)
-    })
+    // An idle channel keeps the function, not the settled promise. A failed subscribe is
+    // reported to the watchers awaiting it; here it only must not go unhandled.
+    subscription.then(
+      (unsubscribe) => {
+        created.pending = undefined
+        created.unsubscribe = unsubscribe
+      },
+      () => {
+        if (this.#channels.get(id) === created) this.#channels.delete(id)
+      },
+    )
     this.#channels.set(id, created)
     return created
   }
@@ -224,7 +239,8 @@ export class JobHub {
     const channel = this.#channels.get(watcher.id)
     if (!channel || !removeItem(channel.watchers, watcher) || channel.watchers.length > 0) return
     this.#channels.delete(watcher.id)
-    channel.subscription.then(
+    if (channel.unsubscribe) return channel.unsubscribe()
+    channel.pending?.then(
       (unsubscribe) => unsubscribe(),
       () => {},
     )
@@ -241,7 +257,9 @@ export class JobHub {
     const terminal = isTerminal(message.event)
     if (terminal) watcher.ended = true
     try {
-      watcher.listener(message)
+      const listener = watcher.listener
+      if (typeof listener === 'function') listener(message)
+      else listener.onJobEvent(message)
     } catch (error) {
       this.#detach(watcher)
       this.#onListenerError(error, watcher.id)

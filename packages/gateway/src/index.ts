@@ -19,7 +19,7 @@ export type { RedisBusOptions, RedisBusStats } from './bus/redis-bus.js'
 export type { Bus, BusEvent, BusListener, BusState, PublishOutcome } from './bus/bus.js'
 export { JobHub } from './hub.js'
 export { frameCache } from './frame-cache.js'
-export type { Watch, WatchOptions, WatchListener, JobHubOptions } from './hub.js'
+export type { Watch, WatchOptions, WatchListener, WatchHandler, JobHubOptions } from './hub.js'
 
 export { JOB_STATUSES, TERMINAL_STATUSES, JOB_ID_PATTERN, MAX_JOB_ID_LENGTH, isValidJobId, isTerminal, isTerminalStatus } from './protocol.js'
 export type { JobEvent, JobEventInput, JobStatus, JobError, ErrorCode } from './protocol.js'

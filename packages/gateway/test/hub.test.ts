@@ -28,7 +28,7 @@ describe.each(busKinds)('JobHub over the $name bus', (kind) => {
     const watch = await hub.watch('late', { onReady: (s) => order.push(`ready:${s?.event.progress}`) }, (m) =>
       order.push(`${m.event.status}:${m.event.seq === (early.published ? early.event.seq : 0) ? 'snapshot' : 'live'}`),
     )
-    expect(watch.snapshot?.event.progress).toBe(40)
+    expect(order).toEqual(['ready:40', 'active:snapshot'])
     await fx.bus.publish({ id: 'late', status: 'completed' })
     await eventually(() => watch.ended)
     expect(order).toEqual(['ready:40', 'active:snapshot', 'completed:live'])
@@ -39,11 +39,28 @@ describe.each(busKinds)('JobHub over the $name bus', (kind) => {
     fx = await kind.create()
     hub = new JobHub(fx.bus)
     const got: BusEvent[] = []
-    const watch = await hub.watch('nobody-yet', {}, (m) => got.push(m))
-    expect(watch.snapshot).toBeNull()
+    const ready: (BusEvent | null)[] = []
+    const watch = await hub.watch('nobody-yet', { onReady: (s) => ready.push(s) }, (m) => got.push(m))
+    expect(ready).toEqual([null])
     await fx.bus.publish({ id: 'nobody-yet', status: 'queued' })
     await eventually(() => got.length === 1)
     watch.close()
+  })
+
+  it('calls a handler object as it calls a listener function, with `this` bound to the handler', async () => {
+    fx = await kind.create()
+    hub = new JobHub(fx.bus)
+    await fx.bus.publish({ id: 'h', status: 'active', progress: 10 })
+    const handler = {
+      seen: [] as string[],
+      onJobEvent(m: BusEvent) {
+        this.seen.push(`${m.event.status}:${m.event.progress ?? ''}`)
+      },
+    }
+    const watch = await hub.watch('h', {}, handler)
+    await fx.bus.publish({ id: 'h', status: 'completed' })
+    await eventually(() => watch.ended)
+    expect(handler.seen).toEqual(['active:10', 'completed:'])
   })
 
   it('skips what `since` covers and ends at once when it covers the terminal event', async () => {

@@ -49,13 +49,38 @@ export interface RedisBusStats {
 
 interface ChannelRecord {
   readonly id: string
+  /** The Redis channel (and snapshot key) of the job. */
+  readonly channel: string
   /** An array, not a Set: the hub subscribes once per job, and a Set costs ~100 B of table for it. */
-  listeners: BusListener[]
+  listeners: Listening[]
   /** Whether the server-side subscription is in place (as far as this bus made it). */
   subscribed: boolean
   /** Serializes SUBSCRIBE/UNSUBSCRIBE of this channel. */
   chain: Promise<void>
 }
+
+/**
+ * One `subscribe()` call: an object of its own, so one function subscribed twice is counted
+ * twice, and the unsubscribe function captures only this (not a wrapper closure per call).
+ */
+class Listening {
+  readonly listener: BusListener
+  readonly record: ChannelRecord
+  done = false
+
+  constructor(listener: BusListener, record: ChannelRecord) {
+    this.listener = listener
+    this.record = record
+  }
+}
+
+/** Calls a listener as a plain function (`this` undefined), as a caller of `subscribe` expects. */
+function call(listener: BusListener, message: BusEvent): void {
+  listener(message)
+}
+
+/** The chain of a record with nothing in flight. */
+const SETTLED: Promise<void> = Promise.resolve()
 
 const SCRIPT_SHA = createHash('sha1').update(PUBLISH_SCRIPT).digest('hex')
 
@@ -159,12 +184,11 @@ export class RedisBus implements Bus {
     const sub = this.#subscriber()
     if (this.#subEverReady && !this.#subReady) throw this.#unavailable(id)
     const channel = jobKey(this.prefix, id)
-    // A fresh wrapper per call, so one function subscribed twice is counted twice.
-    const entry: BusListener = (message) => listener(message)
     let record = this.#channels.get(channel)
+    if (!record) this.#channels.set(channel, (record = { id, channel, listeners: [], subscribed: false, chain: SETTLED }))
+    const entry = new Listening(listener, record)
     // Arrays built at their size, not pushed to: a pushed-to array keeps spare capacity.
-    if (!record) this.#channels.set(channel, (record = { id, listeners: [entry], subscribed: false, chain: Promise.resolve() }))
-    else record.listeners = [...record.listeners, entry]
+    record.listeners = [...record.listeners, entry]
     const rec = record
     try {
       await this.#sync(sub, channel, rec)
@@ -173,13 +197,15 @@ export class RedisBus implements Bus {
       this.#sync(sub, channel, rec).catch(() => {})
       throw error instanceof JobcastError ? error : this.#unavailable(id, error)
     }
-    let done = false
-    return () => {
-      if (done) return
-      done = true
-      removeItem(rec.listeners, entry)
-      if (rec.listeners.length === 0 && !this.#closed) this.#sync(sub, channel, rec).catch(() => {})
-    }
+    return () => this.#unsubscribe(entry)
+  }
+
+  #unsubscribe(entry: Listening): void {
+    if (entry.done) return
+    entry.done = true
+    const rec = entry.record
+    removeItem(rec.listeners, entry)
+    if (rec.listeners.length === 0 && !this.#closed && this.#sub) this.#sync(this.#sub, rec.channel, rec).catch(() => {})
   }
 
   onStateChange(listener: (state: BusState, previous: BusState) => void): () => void {
@@ -264,7 +290,7 @@ export class RedisBus implements Bus {
   }
 
   #sync(sub: Redis, channel: string, rec: ChannelRecord): Promise<void> {
-    rec.chain = rec.chain
+    const chain = rec.chain
       .catch(() => {})
       .then(async () => {
         const wanted = rec.listeners.length > 0
@@ -277,7 +303,13 @@ export class RedisBus implements Bus {
         }
         if (rec.listeners.length === 0 && !rec.subscribed && this.#channels.get(channel) === rec) this.#channels.delete(channel)
       })
-    return rec.chain
+    rec.chain = chain
+    // Once settled and not followed, an idle record keeps a shared promise, not its own.
+    const settle = (): void => {
+      if (rec.chain === chain) rec.chain = SETTLED
+    }
+    chain.then(settle, settle)
+    return chain
   }
 
   #onMessage(channel: string, json: string): void {
@@ -292,8 +324,8 @@ export class RedisBus implements Bus {
     }
     // Usually one listener (the hub's): skip the defensive copy then.
     const listeners = rec.listeners
-    if (listeners.length === 1) (listeners[0] as BusListener)(message)
-    else for (const listener of listeners.slice()) listener(message)
+    if (listeners.length === 1) call((listeners[0] as Listening).listener, message)
+    else for (const entry of listeners.slice()) call(entry.listener, message)
   }
 
   async #command<T>(id: string, run: () => Promise<T>): Promise<T> {

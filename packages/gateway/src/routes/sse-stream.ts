@@ -13,7 +13,7 @@ import type { ServerResponse } from 'node:http'
 import type { BusEvent } from '../bus/bus.js'
 import { isJobcastError } from '../errors.js'
 import { frameCache } from '../frame-cache.js'
-import type { JobHub, Watch } from '../hub.js'
+import type { JobHub, Watch, WatchHandler } from '../hub.js'
 import { isTerminal } from '../protocol.js'
 import type { Closable, ConnectionRegistry } from '../registry.js'
 import { SSE_OPEN, SSE_PING, formatSeq, sseData, sseMessage, sseNamed, sseRetry } from '../sse.js'
@@ -22,14 +22,19 @@ import type { Heartbeat } from './heartbeat.js'
 
 const encoder = new TextEncoder()
 
-/** A single-job frame (`id: <seq>` + data) is the same for every subscriber: encoded once per event. */
-export const singleJobFrame: (message: BusEvent) => Uint8Array = frameCache((m) => encoder.encode(sseMessage(formatSeq(m.event.seq), m.json)))
+/**
+ * A single-job frame (`id: <seq>` + data) is the same for every subscriber: built once per
+ * event. Text, not bytes: Node writes a short string to the socket from a stack buffer, while
+ * an encoded `Uint8Array` is a malloc'd backing store per event whose freed chunks stay in
+ * the process's RSS (bench memory scenario).
+ */
+export const singleJobFrame: (message: BusEvent) => string = frameCache((m) => sseMessage(formatSeq(m.event.seq), m.json))
 
 /**
- * The `data:` part of a multi-job frame, encoded once per event. The `id:` line before it is
+ * The `data:` part of a multi-job frame, built once per event. The `id:` line before it is
  * the stream's own cursor (one seq per job it carries), so only that short line is per stream.
  */
-export const multiJobDataPart: (message: BusEvent) => Uint8Array = frameCache((m) => encoder.encode(sseData(m.json)))
+export const multiJobDataPart: (message: BusEvent) => string = frameCache((m) => sseData(m.json))
 
 /** What a stream needs to run. */
 export interface SseStreamOptions {
@@ -55,62 +60,82 @@ export interface SseStreamOptions {
   abortConnection?: () => void
 }
 
-/** Where a stream's bytes go: a Node response or a web stream controller. */
-interface SseSink {
-  /** Queue a chunk; true when the reader has fallen more than the bound behind. */
-  write(chunk: Uint8Array | string): boolean
-  /** Finish the response (`error` only where the sink can carry one). */
-  end(error?: Error): void
-  /** Cut a slow reader's connection, after `end()`; without it the stream ends with an error. */
-  abort?: () => void
+/**
+ * One job of a stream, and the handler its watch calls (no closure per watch). Scalars, so a
+ * single-job stream holds one small object per job rather than an array per field.
+ */
+class JobSlot implements WatchHandler {
+  readonly stream: SseStream
+  readonly id: string
+  /** Last seq the client has (0 = none). */
+  cursor: number
+  /** Multi-job: `cursor` as text, so an event re-formats only its own entry of the `id:` line. */
+  cursorText: string
+  /** The client has this job's terminal event: nothing more to send. */
+  done: boolean
+  watch: Watch | undefined = undefined
+
+  constructor(stream: SseStream, id: string, cursor: number, done: boolean, multi: boolean) {
+    this.stream = stream
+    this.id = id
+    this.cursor = cursor
+    this.cursorText = multi ? formatSeq(cursor) : ''
+    this.done = done
+  }
+
+  onJobEvent(message: BusEvent): void {
+    this.stream.deliver(this, message)
+  }
 }
 
 /**
- * The state of one stream, a class so that an idle stream is a few fields and no closures
- * beyond one listener per watched job.
+ * The state of one stream, a class so that an idle stream is a few fields and no closures.
+ * It keeps only what it needs after `start()` — not the options object, whose arrays and
+ * settings would otherwise stay alive per stream. Subclasses say where the bytes go.
  */
-class SseStream implements Closable {
-  readonly #o: SseStreamOptions
-  readonly #sink: SseSink
-  readonly #cursor: number[]
-  /**
-   * Multi-job: the cursor's entries as text, so an event re-formats only its own job's entry,
-   * not all (up to --max-jobs-per-stream) of them. Empty for single-job streams.
-   */
-  readonly #cursorText: string[]
-  readonly #done: boolean[]
-  readonly #watches: (Watch | undefined)[]
-  #cancelExpiry: (() => void) | undefined
+abstract class SseStream implements Closable {
+  readonly #hub: Pick<JobHub, 'watch'>
+  readonly #registry: ConnectionRegistry
+  readonly #heartbeat: Heartbeat
+  readonly #multi: boolean
+  readonly #slots: JobSlot[]
+  #cancelExpiry: (() => void) | undefined = undefined
   #ended = false
 
-  constructor(options: SseStreamOptions, sink: SseSink) {
-    this.#o = options
-    this.#sink = sink
-    this.#cursor = [...options.cursor]
-    this.#cursorText = options.multi ? this.#cursor.map(formatSeq) : []
-    this.#done = [...options.done]
-    this.#watches = options.ids.map(() => undefined)
+  constructor(options: SseStreamOptions) {
+    this.#hub = options.hub
+    this.#registry = options.registry
+    this.#heartbeat = options.heartbeat
+    this.#multi = options.multi
+    this.#slots = options.ids.map((id, i) => new JobSlot(this, id, options.cursor[i] ?? 0, options.done[i] ?? false, options.multi))
   }
 
+  /** Queue a chunk; true when the reader has fallen more than the bound behind. */
+  protected abstract push(chunk: Uint8Array | string): boolean
+  /** Finish the response (`error` only where the sink can carry one). */
+  protected abstract finish(error?: Error): void
+  /** Cut a slow reader's connection after `finish()`; false when this sink cannot (it then ends with an error). */
+  protected abstract cut(): boolean
+
   /** Write the preamble, register for shutdown and heartbeats, start the watches. */
-  start(): void {
-    const o = this.#o
+  start(options: SseStreamOptions): void {
     this.write(SSE_OPEN)
-    this.write(sseRetry(o.retryMs))
+    this.write(sseRetry(options.retryMs))
     if (this.#ended) return
-    o.heartbeat.add(this)
-    o.registry.add(this)
-    if (o.expiresAt !== undefined) {
-      this.#cancelExpiry = at(o.expiresAt, () => {
-        const ids = o.ids
+    this.#heartbeat.add(this)
+    this.#registry.add(this)
+    const ids = options.ids
+    if (options.expiresAt !== undefined) {
+      this.#cancelExpiry = at(options.expiresAt, () => {
         this.write(sseNamed('error', { code: 'token_expired', message: '[jobcast] token expired: fetch a new token and reconnect with the last event id', id: ids.length === 1 ? ids[0] : undefined }))
         this.end()
       })
     }
-    if (this.#done.every(Boolean)) return this.end()
+    const slots = this.#slots
+    if (slots.every((s) => s.done)) return this.end()
     // Watches start in parallel (one Redis round trip, not one per job); each job's
     // `subscribed` frame still precedes its own events.
-    const started = o.ids.length === 1 ? this.#startWatch(0) : Promise.all(o.ids.map((_, i) => this.#startWatch(i)))
+    const started = slots.length === 1 ? this.#startWatch(slots[0] as JobSlot) : Promise.all(slots.map((s) => this.#startWatch(s)))
     started.catch((error: unknown) => {
       // Typically bus_unavailable: the client reconnects with its cursor and loses nothing.
       const code = isJobcastError(error) ? error.code : 'internal'
@@ -134,60 +159,89 @@ class SseStream implements Closable {
   end(error?: Error): void {
     if (this.#ended) return
     this.#ended = true
-    this.#o.heartbeat.delete(this)
-    this.#o.registry.delete(this)
+    this.#heartbeat.delete(this)
+    this.#registry.delete(this)
     this.#cancelExpiry?.()
-    for (const watch of this.#watches) watch?.close()
-    this.#sink.end(error)
+    for (const slot of this.#slots) slot.watch?.close()
+    this.finish(error)
   }
 
   write(chunk: Uint8Array | string): void {
     if (this.#ended) return
     // Past the bound the client has stopped reading: drop it rather than buffer forever.
-    if (!this.#sink.write(chunk)) return
-    if (!this.#sink.abort) return this.end(new Error('[jobcast] slow_consumer: client does not read its SSE stream'))
-    this.end()
-    this.#sink.abort()
+    if (!this.push(chunk)) return
+    this.end(new Error('[jobcast] slow_consumer: client does not read its SSE stream'))
+    this.cut()
   }
 
-  #deliver(index: number, message: BusEvent): void {
-    const done = this.#done
-    const cursor = this.#cursor
-    if (this.#ended || done[index]) return
-    if (message.event.seq <= (cursor[index] ?? 0)) return
-    cursor[index] = message.event.seq
-    if (this.#o.multi) {
-      this.#cursorText[index] = formatSeq(message.event.seq)
-      this.write(`id: ${this.#cursorText.join(',')}\n`)
+  /** A job event from one of the watches. */
+  deliver(slot: JobSlot, message: BusEvent): void {
+    if (this.#ended || slot.done) return
+    const seq = message.event.seq
+    if (seq <= slot.cursor) return
+    slot.cursor = seq
+    if (this.#multi) {
+      slot.cursorText = formatSeq(seq)
+      this.write(`id: ${this.#slots.map((s) => s.cursorText).join(',')}\n`)
       this.write(multiJobDataPart(message))
     } else {
       this.write(singleJobFrame(message))
     }
     if (isTerminal(message.event)) {
-      done[index] = true
-      this.#watches[index]?.close()
-      if (done.every(Boolean)) this.end()
+      slot.done = true
+      slot.watch?.close()
+      if (this.#slots.every((s) => s.done)) this.end()
     }
   }
 
-  async #startWatch(index: number): Promise<void> {
-    const id = this.#o.ids[index] as string
-    if (this.#done[index]) {
+  async #startWatch(slot: JobSlot): Promise<void> {
+    const id = slot.id
+    if (slot.done) {
       this.write(sseNamed('subscribed', { id, exists: true }))
       return
     }
-    const watch = await this.#o.hub.watch(
-      id,
-      // The hub calls onReady before any event of this watch, so `subscribed` always comes first.
-      { since: this.#cursor[index] ?? 0, onReady: (snapshot) => this.write(sseNamed('subscribed', { id, exists: snapshot !== null })) },
-      (message) => this.#deliver(index, message),
-    )
+    // The hub calls onReady before any event of this watch, so `subscribed` always comes first.
+    const watch = await this.#hub.watch(id, { since: slot.cursor, onReady: (snapshot) => this.write(sseNamed('subscribed', { id, exists: snapshot !== null })) }, slot)
     if (this.#ended) return watch.close()
-    this.#watches[index] = watch
-    if (watch.ended && !this.#done[index]) {
-      this.#done[index] = true
-      if (this.#done.every(Boolean)) this.end()
+    slot.watch = watch
+    if (watch.ended && !slot.done) {
+      slot.done = true
+      if (this.#slots.every((s) => s.done)) this.end()
     }
+  }
+}
+
+/** A stream whose bytes go to a web `ReadableStream` controller. */
+class WebSseStream extends SseStream {
+  readonly #controller: ReadableStreamDefaultController<Uint8Array>
+  readonly #abort: (() => void) | undefined
+
+  constructor(options: SseStreamOptions, controller: ReadableStreamDefaultController<Uint8Array>) {
+    super(options)
+    this.#controller = controller
+    this.#abort = options.abortConnection
+  }
+
+  protected push(chunk: Uint8Array | string): boolean {
+    const controller = this.#controller
+    controller.enqueue(typeof chunk === 'string' ? encoder.encode(chunk) : chunk)
+    // desiredSize goes negative once the client stops reading and its queue passes the bound.
+    return (controller.desiredSize ?? 0) < 0
+  }
+
+  protected finish(error?: Error): void {
+    try {
+      if (error && !this.#abort) this.#controller.error(error)
+      else this.#controller.close()
+    } catch {
+      // already closed or cancelled by the client
+    }
+  }
+
+  protected cut(): boolean {
+    // Destroying the socket cancels this stream, which discards its queue.
+    this.#abort?.()
+    return this.#abort !== undefined
   }
 }
 
@@ -197,24 +251,8 @@ export function createSseStream(options: SseStreamOptions): ReadableStream<Uint8
   return new ReadableStream<Uint8Array>(
     {
       start(controller) {
-        stream = new SseStream(options, {
-          write(chunk) {
-            controller.enqueue(typeof chunk === 'string' ? encoder.encode(chunk) : chunk)
-            // desiredSize goes negative once the client stops reading and its queue passes the bound.
-            return (controller.desiredSize ?? 0) < 0
-          },
-          end(error) {
-            try {
-              if (error) controller.error(error)
-              else controller.close()
-            } catch {
-              // already closed or cancelled by the client
-            }
-          },
-          // Destroying the socket cancels this stream, which discards its queue.
-          abort: options.abortConnection,
-        })
-        stream.start()
+        stream = new WebSseStream(options, controller)
+        stream.start(options)
       },
       cancel() {
         stream?.end()
@@ -222,6 +260,16 @@ export function createSseStream(options: SseStreamOptions): ReadableStream<Uint8
     },
     new ByteLengthQueuingStrategy({ highWaterMark: options.maxBufferedBytes }),
   )
+}
+
+/** Where a Node response keeps its stream, for the one shared `close` listener. */
+const STREAM = Symbol('jobcast.sseStream')
+
+type StreamedResponse = ServerResponse & { [STREAM]?: SseStream }
+
+/** The `close` listener of every streamed response: one function, not a closure per stream. */
+function endStreamOnClose(this: StreamedResponse): void {
+  this[STREAM]?.end()
 }
 
 /**
@@ -232,13 +280,14 @@ export function createSseStream(options: SseStreamOptions): ReadableStream<Uint8
 export function pipeSseToNode(options: SseStreamOptions, res: ServerResponse, headers: Readonly<Record<string, string>>): void {
   res.writeHead(200, headers)
   flattenHeaderText(res)
-  const stream = new SseStream(options, new NodeSink(res, options.maxBufferedBytes))
+  const stream = new NodeSseStream(options, res)
+  ;(res as StreamedResponse)[STREAM] = stream
   // `on`, not `once`: 'close' fires once, and `once` would add a wrapper object per stream.
-  res.on('close', () => stream.end())
+  res.on('close', endStreamOnClose)
   // The client may have left while authorization or the snapshot read was in flight: its
   // 'close' is then already past, and the stream must not start watches nobody will end.
   if (res.destroyed || res.socket?.destroyed !== false) return stream.end()
-  stream.start()
+  stream.start(options)
 }
 
 /**
@@ -252,26 +301,28 @@ function flattenHeaderText(res: ServerResponse): void {
   if (typeof text === 'string') text.charCodeAt(0)
 }
 
-/** A Node response as an {@link SseSink}: a class, so a stream holds no per-stream closures for it. */
-class NodeSink implements SseSink {
+/** A stream written straight to a Node response. */
+class NodeSseStream extends SseStream {
   readonly #res: ServerResponse
   readonly #bound: number
 
-  constructor(res: ServerResponse, bound: number) {
+  constructor(options: SseStreamOptions, res: ServerResponse) {
+    super(options)
     this.#res = res
-    this.#bound = bound
+    this.#bound = options.maxBufferedBytes
   }
 
-  write(chunk: Uint8Array | string): boolean {
+  protected push(chunk: Uint8Array | string): boolean {
     this.#res.write(chunk)
     return this.#res.writableLength > this.#bound
   }
 
-  end(): void {
+  protected finish(): void {
     if (!this.#res.writableEnded && !this.#res.destroyed) this.#res.end()
   }
 
-  abort(): void {
+  protected cut(): boolean {
     this.#res.destroy()
+    return true
   }
 }

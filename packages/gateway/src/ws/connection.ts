@@ -5,7 +5,8 @@
 import type { WebSocket, RawData } from 'ws'
 import type { Authorizer } from '../auth/authorizer.js'
 import { isJobcastError } from '../errors.js'
-import type { JobHub, Watch } from '../hub.js'
+import type { BusEvent } from '../bus/bus.js'
+import type { JobHub, Watch, WatchHandler } from '../hub.js'
 import { isTerminal, type ErrorCode } from '../protocol.js'
 import type { RateDecision } from '../limits/rate-limiter.js'
 import { at } from '../timers.js'
@@ -26,11 +27,22 @@ export interface WsConnectionOptions {
   onClose?: (connection: WsConnection) => void
 }
 
-interface Subscription {
+/** One job on a socket, and the handler its watch calls (no closure per subscription). */
+class Subscription implements WatchHandler {
+  readonly connection: WsConnection
   readonly id: string
-  closed: boolean
-  watch?: Watch
-  cancelExpiry?: () => void
+  closed = false
+  watch: Watch | undefined = undefined
+  cancelExpiry: (() => void) | undefined = undefined
+
+  constructor(connection: WsConnection, id: string) {
+    this.connection = connection
+    this.id = id
+  }
+
+  onJobEvent(message: BusEvent): void {
+    this.connection.deliver(this, message)
+  }
 }
 
 /** Send options of every frame (`ws` copies them, so one object serves all sends). */
@@ -127,7 +139,7 @@ export class WsConnection {
         errorFrame('rate_limited', `[jobcast] too many subscriptions from this address: subscribe again in ${admitted.retryAfterSec} s and do not unsubscribe and re-subscribe in a loop; the limit is --subscribe-rate`, id),
       )
     }
-    const sub: Subscription = { id, closed: false }
+    const sub = new Subscription(this, id)
     // Copied, not pushed: a pushed-to array keeps spare capacity for 16 more (~136 B per socket).
     this.#subs = [...this.#subs, sub]
     const fail = (code: ErrorCode, message: string): void => {
@@ -145,18 +157,7 @@ export class WsConnection {
           this.#send(errorFrame('token_expired', '[jobcast] token expired: subscribe again with a fresh token and "since"', id))
         })
       }
-      const watch = await this.#options.hub.watch(
-        id,
-        { since, onReady: (snapshot) => !sub.closed && this.#send(subscribedFrame(id, snapshot !== null)) },
-        (message) => {
-          if (sub.closed) return
-          this.#send(jobFrame(message))
-          if (isTerminal(message.event) && !sub.closed) {
-            this.#end(id)
-            this.#send(unsubscribedFrame(id))
-          }
-        },
-      )
+      const watch = await this.#options.hub.watch(id, { since, onReady: (snapshot) => !sub.closed && this.#send(subscribedFrame(id, snapshot !== null)) }, sub)
       if (sub.closed) return watch.close()
       sub.watch = watch
       if (watch.ended) {
@@ -169,6 +170,16 @@ export class WsConnection {
       this.#end(id)
       const code = isJobcastError(error) ? error.code : 'internal'
       fail(code, isJobcastError(error) ? error.message : '[jobcast] could not subscribe: internal error, try again')
+    }
+  }
+
+  /** A job event for one of this socket's subscriptions (called by its watch). */
+  deliver(sub: Subscription, message: BusEvent): void {
+    if (sub.closed) return
+    this.#send(jobFrame(message))
+    if (isTerminal(message.event) && !sub.closed) {
+      this.#end(sub.id)
+      this.#send(unsubscribedFrame(sub.id))
     }
   }
 
