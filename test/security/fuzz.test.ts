@@ -47,7 +47,7 @@ let validToken: string
 beforeAll(async () => {
   // Generous limits: the fuzzer itself must not be stopped by them (they have their own tests).
   const hooks = createSecurityHooks({ corsOrigins: ['https://app.example.com'], maxConnectionsPerIp: 0, maxSsePerIp: 0, pollRatePerSec: 0 })
-  gw = await startGateway({ authorizer: createJwtAuthorizer({ secret: SECRET }), maxFrameBytes: 16_384, ...hooks })
+  gw = await startGateway({ authorizer: createJwtAuthorizer({ secret: SECRET }), maxFrameBytes: 16_384, security: hooks })
   validToken = await mint({ jobs: ['fuzz:*'] })
   console.log(`[jobcast] fuzz seed ${SEED}, ${ITERATIONS} iterations, budget ${BUDGET_MS} ms (replay: JOBCAST_FUZZ_SEED=${SEED})`)
 })

@@ -20,7 +20,7 @@ beforeAll(async () => {
   hooks = createSecurityHooks({ corsOrigins: [APP], maxConnectionsPerIp: 3, maxSsePerIp: 2, pollRatePerSec: 5, pollBurst: 5 })
   gw = await startGateway({
     authorizer: createJwtAuthorizer({ secret: SECRET, audience: AUDIENCE, issuer: ISSUER, clockToleranceSec: 0 }),
-    ...hooks,
+    security: hooks,
   })
 })
 afterAll(() => gw?.close())

@@ -7,13 +7,11 @@ import { Hono, type Context } from 'hono'
 import type { Authorizer } from './auth/authorizer.js'
 import { isJobcastError } from './errors.js'
 import type { JobHub } from './hub.js'
-import type { ErrorCode } from './protocol.js'
 import { ConnectionRegistry } from './registry.js'
 import { corsHeaders } from './limits/cors.js'
-import { multiJobSse, singleJobSse, type NodeTarget, type SseRouteDeps } from './routes/events-sse.js'
-import { Heartbeat } from './routes/heartbeat.js'
+import { createSseRouteDeps, sseResponse, type NodeTarget } from './routes/events-sse.js'
 import { healthz, readyz } from './routes/health.js'
-import { errorResponse } from './routes/http-error.js'
+import { errorResponse, statusForCode } from './routes/http-error.js'
 import { jobStatusHandler } from './routes/status.js'
 
 /** What {@link createApp} needs. */
@@ -46,16 +44,6 @@ export interface AppDeps {
   extraRoutes?: (app: Hono) => void
 }
 
-const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
-  invalid_job_id: 400,
-  invalid_event: 400,
-  bad_cursor: 400,
-  job_not_found: 404,
-  job_terminal: 409,
-  bus_unavailable: 503,
-  shutting_down: 503,
-}
-
 /** Under @hono/node-server the Node response is in `env.outgoing`: SSE streams write to it directly. */
 function nodeTarget(c: Context): NodeTarget | undefined {
   const env: unknown = c.env
@@ -71,15 +59,7 @@ function methodNotAllowed(allow: string): Response {
 export function createApp(deps: AppDeps): Hono {
   const registry = deps.registry ?? new ConnectionRegistry()
   const authorizer = deps.authorizer
-  const sse: SseRouteDeps = {
-    hub: deps.hub,
-    authorizer,
-    registry,
-    heartbeat: new Heartbeat(deps.heartbeatMs ?? 15_000),
-    retryMs: deps.sseRetryMs ?? 2_000,
-    maxBufferedBytes: deps.maxBufferedBytes ?? 1_048_576,
-    maxJobsPerStream: deps.maxJobsPerStream ?? 100,
-  }
+  const sse = createSseRouteDeps({ ...deps, registry, authorizer })
   const app = new Hono()
   deps.beforeRoutes?.(app)
 
@@ -87,8 +67,8 @@ export function createApp(deps: AppDeps): Hono {
   app.get('/readyz', () => readyz(deps.hub.bus, registry.closing))
   const jobStatus = jobStatusHandler({ hub: deps.hub, authorizer, pollRetryAfterSeconds: deps.pollRetryAfterSeconds ?? 1 })
   app.get('/v1/jobs/:id', (c) => jobStatus(c.req.raw, c.req.param('id')))
-  app.get('/v1/jobs/:id/events', (c) => singleJobSse(sse, c.req.raw, c.req.param('id'), nodeTarget(c)))
-  app.get('/v1/events', (c) => multiJobSse(sse, c.req.raw, nodeTarget(c)))
+  app.get('/v1/jobs/:id/events', (c) => sseResponse(sse, c.req.raw, c.req.param('id'), nodeTarget(c)))
+  app.get('/v1/events', (c) => sseResponse(sse, c.req.raw, undefined, nodeTarget(c)))
   // Reached only by plain HTTP: real upgrades are taken by the server's `upgrade` handler.
   app.get('/v1/ws', () => errorResponse(426, 'bad_frame', '/v1/ws is a WebSocket endpoint: connect with a WebSocket client', { upgrade: 'websocket' }))
   for (const path of ['/healthz', '/readyz', '/v1/jobs/:id', '/v1/jobs/:id/events', '/v1/events', '/v1/ws']) {
@@ -98,7 +78,7 @@ export function createApp(deps: AppDeps): Hono {
 
   app.notFound((c) => errorResponse(404, 'not_found', `no route ${c.req.method} ${new URL(c.req.url).pathname}: see docs/protocol.md`))
   app.onError((error) => {
-    if (isJobcastError(error)) return errorResponse(STATUS_BY_CODE[error.code] ?? 500, error.code, error.message)
+    if (isJobcastError(error)) return errorResponse(statusForCode(error.code), error.code, error.message)
     console.error('[jobcast] unexpected error while serving a request:', error)
     return errorResponse(500, 'internal', 'internal error: the gateway logged it')
   })

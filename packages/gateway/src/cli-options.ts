@@ -43,8 +43,7 @@ export function gatewayOptionsFromConfig(config: GatewayConfig, authorizer: Auth
     authorizer,
     // The CLI prints its own framed open-mode banner.
     warnOpenMode: false,
-    beforeRoutes: (app) => security.beforeRoutes(app),
-    checkUpgrade: security.checkUpgrade,
+    security,
     heartbeatMs: config.heartbeatMs,
     wsPingIntervalMs: config.wsPingIntervalMs,
     maxSubscriptions: config.maxSubscriptions,

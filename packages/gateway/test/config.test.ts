@@ -115,8 +115,9 @@ describe('cli options', () => {
     const { authorizer } = authorizerFromConfig(config)
     const options = gatewayOptionsFromConfig(config, authorizer)
     expect(options).toMatchObject({ redisUrl: 'redis://x:1', maxSubscriptions: 7, authorizer })
-    expect(typeof options.checkUpgrade).toBe('function')
-    expect(typeof options.beforeRoutes).toBe('function')
+    // Hooks, not middleware: the gateway then serves SSE below hono (sse-node.ts) with these limits.
+    expect(options.security).toMatchObject({ admitSse: expect.any(Function), checkUpgrade: expect.any(Function) })
+    expect(options.beforeRoutes).toBeUndefined()
     expect(gatewayOptionsFromConfig({ ...config, demo: true }, authorizer).redisUrl).toBeUndefined()
   })
 

@@ -72,14 +72,9 @@ function header(c: Context, incoming: IncomingMessage | undefined, name: 'origin
  */
 export function corsMiddleware(policy: OriginPolicy, options: CorsOptions = {}): MiddlewareHandler {
   const maxAge = String(options.maxAgeSec ?? 600)
-  const allowOrigin = (origin: string, host: () => string | undefined): string | null => {
-    if (origin === '') return null
-    if (policy.any) return '*'
-    return policy.allows(origin, host()) ? origin : null
-  }
   return (c, next) => {
     const { incoming, outgoing } = nodeBindings(c)
-    const allowed = allowOrigin(header(c, incoming, 'origin') ?? '', () => header(c, incoming, 'host'))
+    const allowed = allowedOrigin(policy, header(c, incoming, 'origin') ?? '', () => header(c, incoming, 'host'))
     if (c.req.method === 'OPTIONS') {
       const headers: Record<string, string> = {}
       if (allowed) headers['access-control-allow-origin'] = allowed
@@ -90,7 +85,7 @@ export function corsMiddleware(policy: OriginPolicy, options: CorsOptions = {}):
       headers['access-control-allow-headers'] = ALLOW_HEADERS
       return Promise.resolve(new Response(null, { status: 204, statusText: 'No Content', headers }))
     }
-    const cors = allowed ? { 'access-control-allow-origin': allowed, ...NO_ORIGIN } : NO_ORIGIN
+    const cors = corsFor(allowed)
     if (outgoing) {
       c.set('jobcastCors', cors)
       return next().then(() => {
@@ -106,4 +101,19 @@ export function corsMiddleware(policy: OriginPolicy, options: CorsOptions = {}):
       headers.append('vary', 'Origin')
     })
   }
+}
+
+/**
+ * The `Access-Control-Allow-Origin` value for a request's `Origin` (empty: none sent), or
+ * null when the origin is not allowed. `host` is read only when the policy needs it.
+ */
+export function allowedOrigin(policy: OriginPolicy, origin: string, host: () => string | undefined): string | null {
+  if (origin === '') return null
+  if (policy.any) return '*'
+  return policy.allows(origin, host()) ? origin : null
+}
+
+/** The CORS headers of a non-preflight response, given {@link allowedOrigin}'s answer. */
+export function corsFor(allowed: string | null): Readonly<Record<string, string>> {
+  return allowed ? { 'access-control-allow-origin': allowed, ...NO_ORIGIN } : NO_ORIGIN
 }

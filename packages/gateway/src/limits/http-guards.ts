@@ -53,10 +53,61 @@ export function rateLimitMiddleware(limiter: RateLimiter, trustProxyHops = 0, ro
     const ip = requestIp(c, trustProxyHops)
     if (ip !== undefined) {
       const decision = limiter.take(ip, route.cost?.(c) ?? 1)
-      if (!decision.ok) return tooMany('rate_limited', `[jobcast] ${route.advice.replace('{s}', String(decision.retryAfterSec))}`, decision.retryAfterSec)
+      if (!decision.ok) return tooMany('rate_limited', rateLimitMessage(route, decision.retryAfterSec), decision.retryAfterSec)
     }
     await next()
   }
+}
+
+/** A taken slot, given back once. An object and one shared listener, not a closure per stream. */
+class SlotHold {
+  readonly #counter: ConnectionCounter
+  readonly #ip: string
+  #released = false
+
+  constructor(counter: ConnectionCounter, ip: string) {
+    this.#counter = counter
+    this.#ip = ip
+  }
+
+  release(): void {
+    if (this.#released) return
+    this.#released = true
+    this.#counter.release(this.#ip)
+  }
+}
+
+/** Where a Node response keeps its slot, for {@link releaseOnClose}. */
+const HOLD = Symbol('jobcast.connectionSlot')
+
+type HeldResponse = ServerResponse & { [HOLD]?: SlotHold }
+
+/** The `close` listener of every limited response. */
+function releaseOnClose(this: HeldResponse): void {
+  this[HOLD]?.release()
+}
+
+/**
+ * Gives a slot taken with `counter.tryAcquire(ip)` back when `outgoing` closes (at once if it
+ * already has). Returns the hold, to release early on an error.
+ */
+export function holdUntilClosed(counter: ConnectionCounter, ip: string, outgoing: ServerResponse): { release(): void } {
+  const hold = new SlotHold(counter, ip)
+  ;(outgoing as HeldResponse)[HOLD] = hold
+  // `on`, not `once`: 'close' fires once, and `once` adds a wrapper object per stream.
+  outgoing.on('close', releaseOnClose)
+  if (outgoing.destroyed) hold.release()
+  return hold
+}
+
+/** The refusal message for an address over its cap of simultaneous streams (`flag` raises it). */
+export function tooManyStreamsMessage(flag: string): string {
+  return `[jobcast] too many event streams from this address: close some, use one /v1/events stream for many jobs, or raise ${flag}`
+}
+
+/** The refusal message of {@link rateLimitMiddleware} for a wait of `seconds`. */
+export function rateLimitMessage(route: RateLimitRoute, seconds: number): string {
+  return `[jobcast] ${route.advice.replace('{s}', String(seconds))}`
 }
 
 /**
@@ -70,24 +121,12 @@ export function connectionLimitMiddleware(counter: ConnectionCounter, trustProxy
     const outgoing = bindings(c).outgoing
     if (ip === undefined || outgoing === undefined) return next()
     if (!counter.tryAcquire(ip))
-      return tooMany(
-        'too_many_connections',
-        `[jobcast] too many event streams from this address: close some, use one /v1/events stream for many jobs, or raise ${flag}`,
-        1,
-      )
-    let released = false
-    const release = (): void => {
-      if (released) return
-      released = true
-      counter.release(ip)
-    }
-    // `on`, not `once`: 'close' fires once, and `once` adds a wrapper object per stream.
-    outgoing.on('close', release)
-    if (outgoing.destroyed) release()
+      return tooMany('too_many_connections', tooManyStreamsMessage(flag), 1)
+    const hold = holdUntilClosed(counter, ip, outgoing)
     try {
       await next()
     } catch (error) {
-      release()
+      hold.release()
       throw error
     }
   }

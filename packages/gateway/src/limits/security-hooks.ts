@@ -4,11 +4,14 @@
  * connections per IP for WebSockets). `createGateway()` applies them by default (its `security`
  * option); spread them yourself (`createGateway({ ...createSecurityHooks(options), authorizer })`) to share them.
  */
-import type { IncomingMessage } from 'node:http'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Hono } from 'hono'
+import type { ErrorCode } from '../protocol.js'
+import { rawHeader } from '../raw-header.js'
+import { clientIp } from './client-ip.js'
 import { createConnectionCounter, type ConnectionCounter } from './connection-counter.js'
-import { corsMiddleware } from './cors.js'
-import { connectionLimitMiddleware, rateLimitMiddleware } from './http-guards.js'
+import { allowedOrigin, corsFor, corsMiddleware } from './cors.js'
+import { connectionLimitMiddleware, holdUntilClosed, rateLimitMessage, rateLimitMiddleware, tooManyStreamsMessage, type RateLimitRoute } from './http-guards.js'
 import { createOriginPolicy, type OriginPolicy } from './origin-policy.js'
 import { createRateLimiter } from './rate-limiter.js'
 import { createUpgradeGuard, type UpgradeDecision } from './upgrade-guard.js'
@@ -74,6 +77,22 @@ export const DEFAULT_SECURITY = Object.freeze({
   trustProxyHops: 0,
 })
 
+/** The answer of {@link SecurityHooks.admitSse}. */
+export type SseAdmission =
+  | {
+      readonly ok: true
+      /** CORS headers to send with the response. */
+      readonly headers: Readonly<Record<string, string>>
+    }
+  | {
+      readonly ok: false
+      readonly status: number
+      readonly code: ErrorCode
+      readonly message: string
+      /** `Retry-After` and the CORS headers. */
+      readonly headers: Readonly<Record<string, string>>
+    }
+
 /** The hooks {@link createSecurityHooks} returns, shaped like the matching gateway options. */
 export interface SecurityHooks {
   /** The compiled origin allow-list (CORS and WebSocket upgrades). */
@@ -86,6 +105,12 @@ export interface SecurityHooks {
   beforeRoutes(app: Hono): void
   /** The WebSocket upgrade check: origin allow-list, then connections per IP. */
   checkUpgrade(req: IncomingMessage): UpgradeDecision & WsUpgradeDecision
+  /**
+   * What `beforeRoutes` does to an SSE request, for a gateway serving SSE below hono: CORS
+   * headers, then the subscription rate (`jobs` tokens), then the streams-per-IP cap, whose
+   * slot is given back when `res` closes.
+   */
+  admitSse(req: IncomingMessage, res: ServerResponse, jobs: number): SseAdmission
 }
 
 /** Builds the hooks; throws a `[jobcast]` error on a malformed origin. */
@@ -98,7 +123,9 @@ export function createSecurityHooks(options: SecurityOptions = {}): SecurityHook
   const subscribes = createRateLimiter({ ratePerSec: o.subscribeRatePerSec, burst: o.subscribeBurst })
   const subscribeLimited = o.subscribeRatePerSec > 0 && Number.isFinite(o.subscribeRatePerSec)
   const guard = createUpgradeGuard({ origins, connections: wsConnections, trustProxyHops: o.trustProxyHops })
-  const subscribeAdvice = 'too many subscriptions from this address: wait {s} s (Retry-After) and keep streams open instead of reopening them; the limit is --subscribe-rate'
+  const subscribeRoute: RateLimitRoute = {
+    advice: 'too many subscriptions from this address: wait {s} s (Retry-After) and keep streams open instead of reopening them; the limit is --subscribe-rate',
+  }
   const header = (req: IncomingMessage, name: string): string | undefined => {
     const v = req.headers[name]
     return Array.isArray(v) ? v.join(',') : v
@@ -112,8 +139,24 @@ export function createSecurityHooks(options: SecurityOptions = {}): SecurityHook
       // `--poll-rate 0` turns limiting off: then the polling route runs no middleware of its own.
       if (o.pollRatePerSec > 0 && Number.isFinite(o.pollRatePerSec)) app.use('/v1/jobs/:id', rateLimitMiddleware(limiter, o.trustProxyHops))
       const sse = connectionLimitMiddleware(sseConnections, o.trustProxyHops)
-      app.use('/v1/jobs/:id/events', rateLimitMiddleware(subscribes, o.trustProxyHops, { advice: subscribeAdvice }), sse)
-      app.use('/v1/events', rateLimitMiddleware(subscribes, o.trustProxyHops, { advice: subscribeAdvice, cost: (c) => c.req.queries('id')?.length ?? 1 }), sse)
+      app.use('/v1/jobs/:id/events', rateLimitMiddleware(subscribes, o.trustProxyHops, subscribeRoute), sse)
+      app.use('/v1/events', rateLimitMiddleware(subscribes, o.trustProxyHops, { ...subscribeRoute, cost: (c) => c.req.queries('id')?.length ?? 1 }), sse)
+    },
+    admitSse(req, res, jobs) {
+      const raw = req.rawHeaders
+      const cors = corsFor(allowedOrigin(origins, rawHeader(raw, 'origin') ?? '', () => rawHeader(raw, 'host', true)))
+      // Read only when trusted: the header is otherwise ignored (see client-ip.ts).
+      const ip = clientIp(req.socket.remoteAddress, o.trustProxyHops > 0 ? rawHeader(raw, 'x-forwarded-for') : undefined, o.trustProxyHops)
+      const rate = subscribes.take(ip, jobs)
+      if (!rate.ok) {
+        const headers = { 'retry-after': String(rate.retryAfterSec), ...cors }
+        return { ok: false, status: 429, code: 'rate_limited', message: rateLimitMessage(subscribeRoute, rate.retryAfterSec), headers }
+      }
+      if (!sseConnections.tryAcquire(ip)) {
+        return { ok: false, status: 429, code: 'too_many_connections', message: tooManyStreamsMessage('--max-sse-per-ip'), headers: { 'retry-after': '1', ...cors } }
+      }
+      holdUntilClosed(sseConnections, ip, res)
+      return { ok: true, headers: cors }
     },
     checkUpgrade: (req) => {
       const decision = guard({

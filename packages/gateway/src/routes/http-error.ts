@@ -11,12 +11,27 @@ export function errorBodyJson(code: ErrorCode, message: string): string {
   return JSON.stringify(body)
 }
 
+/** The headers of every JSON error response (before route-specific ones such as `Retry-After`). */
+export const ERROR_HEADERS: Readonly<Record<string, string>> = Object.freeze({ 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' })
+
 /** A JSON error response with the contract's body shape. */
 export function errorResponse(status: number, code: ErrorCode, message: string, headers: Record<string, string> = {}): Response {
-  return new Response(errorBodyJson(code, message), {
-    status,
-    headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers },
-  })
+  return new Response(errorBodyJson(code, message), { status, headers: { ...ERROR_HEADERS, ...headers } })
+}
+
+const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
+  invalid_job_id: 400,
+  invalid_event: 400,
+  bad_cursor: 400,
+  job_not_found: 404,
+  job_terminal: 409,
+  bus_unavailable: 503,
+  shutting_down: 503,
+}
+
+/** The HTTP status of an error thrown with this code by the bus or hub (500 for the rest). */
+export function statusForCode(code: ErrorCode): number {
+  return STATUS_BY_CODE[code] ?? 500
 }
 
 /** HTTP status for an authorization failure code. */

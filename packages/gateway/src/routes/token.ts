@@ -4,15 +4,24 @@
  * parsed at all: polling asks this once per request.
  */
 export function requestToken(req: Request, url?: URL): string | undefined {
-  const header = req.headers.get('authorization')
-  if (header) {
-    const match = /^Bearer\s+(.+)$/i.exec(header.trim())
-    if (match?.[1]) return match[1].trim()
-  }
+  const fromHeader = bearerToken(req.headers.get('authorization'))
+  if (fromHeader !== undefined) return fromHeader
   if (url === undefined) {
     if (!req.url.includes('token=')) return undefined
     url = new URL(req.url)
   }
-  const query = url.searchParams.get('token')
+  return queryToken(url.searchParams)
+}
+
+/** The token of an `Authorization: Bearer <t>` header, or undefined. */
+export function bearerToken(header: string | null | undefined): string | undefined {
+  if (!header) return undefined
+  const match = /^Bearer\s+(.+)$/i.exec(header.trim())
+  return match?.[1] ? match[1].trim() : undefined
+}
+
+/** The `?token=` parameter, or undefined when absent or empty. */
+export function queryToken(params: URLSearchParams): string | undefined {
+  const query = params.get('token')
   return query === null || query === '' ? undefined : query
 }
