@@ -12,6 +12,8 @@ process.on('SIGUSR2', () => {
   const m = process.memoryUsage()
   const kib = (v) => Math.round(v / 1024)
   console.error(`[bench-gc] rss ${kib(m.rss)} KiB heapUsed ${kib(m.heapUsed)} KiB heapTotal ${kib(m.heapTotal)} KiB external ${kib(m.external)} KiB arrayBuffers ${kib(m.arrayBuffers)} KiB`)
+  const spaces = v8.getHeapSpaceStatistics().map((s) => `${s.space_name.replace('_space', '')} ${kib(s.space_used_size)}/${kib(s.space_size)}`).join(', ')
+  console.error(`[bench-gc] spaces (used/committed KiB): ${spaces}`)
   const dir = process.env.JOBCAST_BENCH_HEAPSNAP_DIR
   if (dir) console.error(`[bench-gc] heap snapshot ${v8.writeHeapSnapshot(path.join(dir, `heap-${process.pid}-${++n}.heapsnapshot`))}`)
 })
