@@ -6,6 +6,7 @@
  */
 import type { Bus, BusEvent, BusState } from './bus/bus.js'
 import { assertJobId } from './event.js'
+import { itemsOf, withItem, withoutItem, type OneOrMany } from './one-or-many.js'
 import { isTerminal } from './protocol.js'
 
 /** Receives the events of one watch. */
@@ -53,14 +54,6 @@ export interface JobHubOptions {
   onListenerError?: (error: unknown, id: string) => void
 }
 
-/** Removes `item` from `list`; false when it was not there. */
-function removeItem<T>(list: T[], item: T): boolean {
-  const index = list.indexOf(item)
-  if (index === -1) return false
-  list.splice(index, 1)
-  return true
-}
-
 /**
  * One watcher, which is also the {@link Watch} handed out: plain fields and prototype methods,
  * so an idle watch is one small object (no getter closures, no per-watch contexts).
@@ -97,8 +90,8 @@ class HubWatch implements Watch {
 }
 
 interface Channel {
-  /** An array, not a Set: one watcher per job is the common case, and a Set costs ~100 B of table for it. */
-  watchers: HubWatch[]
+  /** Not a Set: one watcher per job is the common case, and a Set costs ~100 B of table for it. */
+  watchers: OneOrMany<HubWatch>
   /** Until the subscription is active: resolves to the bus unsubscribe function. Then dropped. */
   pending: Promise<() => void> | undefined
   /** The bus unsubscribe function, once the subscription is active. */
@@ -198,24 +191,23 @@ export class JobHub {
     if (this.#closed) return
     this.#closed = true
     this.#offState()
-    for (const channel of [...this.#channels.values()]) for (const watcher of [...channel.watchers]) this.#detach(watcher)
+    for (const channel of [...this.#channels.values()]) for (const watcher of itemsOf(channel.watchers)) this.#detach(watcher)
   }
 
   #attach(id: string, watcher: HubWatch): Channel {
     const existing = this.#channels.get(id)
     if (existing) {
-      // Copied, not pushed: a pushed-to array keeps spare capacity (~150 B per idle job).
-      existing.watchers = [...existing.watchers, watcher]
+      existing.watchers = withItem(existing.watchers, watcher)
       return existing
     }
     let channel: Channel | undefined
     const subscription = this.#bus.subscribe(id, (message) => {
-      const watchers = channel?.watchers ?? []
-      // One watcher is the common case: no defensive copy then.
-      if (watchers.length === 1) this.#receive(watchers[0] as HubWatch, message)
-      else for (const w of watchers.slice()) this.#receive(w, message)
+      const watchers = channel?.watchers
+      // One watcher is the common case: no copy then.
+      if (watchers instanceof HubWatch) this.#receive(watchers, message)
+      else for (const w of itemsOf(watchers)) this.#receive(w, message)
     })
-    const created: Channel = { watchers: [watcher], pending: subscription, unsubscribe: undefined }
+    const created: Channel = { watchers: watcher, pending: subscription, unsubscribe: undefined }
     channel = created
     // An idle channel keeps the function, not the settled promise. A failed subscribe is
     // reported to the watchers awaiting it; here it only must not go unhandled.
@@ -237,7 +229,10 @@ export class JobHub {
     watcher.closed = true
     watcher.buffer = null
     const channel = this.#channels.get(watcher.id)
-    if (!channel || !removeItem(channel.watchers, watcher) || channel.watchers.length > 0) return
+    if (!channel) return
+    const before = channel.watchers
+    channel.watchers = withoutItem(before, watcher)
+    if (channel.watchers === before || channel.watchers !== undefined) return
     this.#channels.delete(watcher.id)
     if (channel.unsubscribe) return channel.unsubscribe()
     channel.pending?.then(
@@ -275,7 +270,7 @@ export class JobHub {
       this.#bus.get(id).then(
         (snapshot) => {
           if (!snapshot) return
-          for (const watcher of [...channel.watchers]) this.#receive(watcher, snapshot)
+          for (const watcher of itemsOf(channel.watchers)) this.#receive(watcher, snapshot)
         },
         () => {
           // Down again: the next `up` re-reads.

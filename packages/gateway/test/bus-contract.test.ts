@@ -150,5 +150,29 @@ describe.each(busKinds)('$name bus contract', (kind) => {
       await eventually(() => got.length === 1)
       expect((fx.bus as RedisBus).stats.dropped).toBe(3)
     })
+
+    it('subscribes a burst of jobs with one SUBSCRIBE and releases them with one UNSUBSCRIBE', async () => {
+      fx = await kind.create()
+      const calls = async (command: string): Promise<number> => {
+        const info = await fx.raw!.info('commandstats')
+        return Number(new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(info)?.[1] ?? 0)
+      }
+      // Settle the fixture's own subscriptions first.
+      await fx.bus.subscribe('warm', () => {})
+      const [sub0, unsub0] = [await calls('subscribe'), await calls('unsubscribe')]
+      const ids = Array.from({ length: 300 }, (_, i) => `burst-${i}`)
+      const got = new Set<string>()
+      const offs = await Promise.all(ids.map((id) => fx.bus.subscribe(id, (m) => got.add(m.event.id))))
+      expect(await calls('subscribe')).toBe(sub0 + 1)
+      const channels = ids.map((id) => jobKey(fx.prefix, id))
+      const numsub = (await fx.raw!.pubsub('NUMSUB', ...channels)) as (string | number)[]
+      expect(numsub.filter((_, i) => i % 2 === 1)).toEqual(channels.map(() => 1))
+      // Every job is live.
+      await Promise.all(ids.map((id) => fx.bus.publish({ id, status: 'queued' })))
+      await eventually(() => got.size === ids.length)
+      for (const off of offs) off()
+      await eventually(async () => ((await fx.raw!.pubsub('NUMSUB', ...channels)) as (string | number)[]).every((v, i) => i % 2 === 0 || v === 0))
+      expect(await calls('unsubscribe')).toBe(unsub0 + 1)
+    })
   }
 })

@@ -11,6 +11,7 @@ import type { JobEventInput } from '../protocol.js'
 import type { Bus, BusEvent, BusListener, BusState, PublishOutcome } from './bus.js'
 import { DEFAULT_PREFIX, jobKey } from './keys.js'
 import { PUBLISH_SCRIPT } from './publish-script.js'
+import { itemsOf, withItem, withoutItem, type OneOrMany } from '../one-or-many.js'
 
 /** Options of {@link createRedisBus}. Give `url` or `redis`. */
 export interface RedisBusOptions {
@@ -51,8 +52,8 @@ interface ChannelRecord {
   readonly id: string
   /** The Redis channel (and snapshot key) of the job. */
   readonly channel: string
-  /** An array, not a Set: the hub subscribes once per job, and a Set costs ~100 B of table for it. */
-  listeners: Listening[]
+  /** Not a Set: the hub subscribes once per job, and a Set costs ~100 B of table for it. */
+  listeners: OneOrMany<Listening>
   /** Whether the server-side subscription is in place (as far as this bus made it). */
   subscribed: boolean
   /** Serializes SUBSCRIBE/UNSUBSCRIBE of this channel. */
@@ -79,16 +80,21 @@ function call(listener: BusListener, message: BusEvent): void {
   listener(message)
 }
 
+/** Channels sent in one SUBSCRIBE or UNSUBSCRIBE. */
+interface ChannelBatch {
+  readonly connection: Redis
+  readonly channels: string[]
+  /** Settles with the command. */
+  readonly done: Promise<void>
+}
+
+/** Upper bound on channels per SUBSCRIBE/UNSUBSCRIBE command (keeps one command's reply handling short). */
+const MAX_CHANNELS_PER_COMMAND = 1000
+
 /** The chain of a record with nothing in flight. */
 const SETTLED: Promise<void> = Promise.resolve()
 
 const SCRIPT_SHA = createHash('sha1').update(PUBLISH_SCRIPT).digest('hex')
-
-/** Removes `item` from `list` (no-op when absent). */
-function removeItem<T>(list: T[], item: T): void {
-  const index = list.indexOf(item)
-  if (index !== -1) list.splice(index, 1)
-}
 
 function isReplyError(error: unknown): error is Error {
   return error instanceof Error && error.name === 'ReplyError'
@@ -116,6 +122,8 @@ export class RedisBus implements Bus {
   readonly #stateListeners = new Set<(state: BusState, previous: BusState) => void>()
   /** Commands in flight, so close() lets a last publish finish (each is bounded by the command timeout). */
   readonly #inflight = new Set<Promise<unknown>>()
+  /** Channels waiting for the next SUBSCRIBE / UNSUBSCRIBE command (see #batched). */
+  readonly #batches: { subscribe?: ChannelBatch; unsubscribe?: ChannelBatch } = {}
   #closed: Promise<void> | undefined
 
   constructor(options: RedisBusOptions = {}) {
@@ -185,15 +193,14 @@ export class RedisBus implements Bus {
     if (this.#subEverReady && !this.#subReady) throw this.#unavailable(id)
     const channel = jobKey(this.prefix, id)
     let record = this.#channels.get(channel)
-    if (!record) this.#channels.set(channel, (record = { id, channel, listeners: [], subscribed: false, chain: SETTLED }))
+    if (!record) this.#channels.set(channel, (record = { id, channel, listeners: undefined, subscribed: false, chain: SETTLED }))
     const entry = new Listening(listener, record)
-    // Arrays built at their size, not pushed to: a pushed-to array keeps spare capacity.
-    record.listeners = [...record.listeners, entry]
+    record.listeners = withItem(record.listeners, entry)
     const rec = record
     try {
       await this.#sync(sub, channel, rec)
     } catch (error) {
-      removeItem(rec.listeners, entry)
+      rec.listeners = withoutItem(rec.listeners, entry)
       this.#sync(sub, channel, rec).catch(() => {})
       throw error instanceof JobcastError ? error : this.#unavailable(id, error)
     }
@@ -204,8 +211,8 @@ export class RedisBus implements Bus {
     if (entry.done) return
     entry.done = true
     const rec = entry.record
-    removeItem(rec.listeners, entry)
-    if (rec.listeners.length === 0 && !this.#closed && this.#sub) this.#sync(this.#sub, rec.channel, rec).catch(() => {})
+    rec.listeners = withoutItem(rec.listeners, entry)
+    if (rec.listeners === undefined && !this.#closed && this.#sub) this.#sync(this.#sub, rec.channel, rec).catch(() => {})
   }
 
   onStateChange(listener: (state: BusState, previous: BusState) => void): () => void {
@@ -293,15 +300,15 @@ export class RedisBus implements Bus {
     const chain = rec.chain
       .catch(() => {})
       .then(async () => {
-        const wanted = rec.listeners.length > 0
+        const wanted = rec.listeners !== undefined
         if (wanted && !rec.subscribed) {
-          await sub.subscribe(channel)
+          await this.#batched(sub, 'subscribe', channel)
           rec.subscribed = true
         } else if (!wanted && rec.subscribed) {
           rec.subscribed = false
-          await sub.unsubscribe(channel)
+          await this.#batched(sub, 'unsubscribe', channel)
         }
-        if (rec.listeners.length === 0 && !rec.subscribed && this.#channels.get(channel) === rec) this.#channels.delete(channel)
+        if (rec.listeners === undefined && !rec.subscribed && this.#channels.get(channel) === rec) this.#channels.delete(channel)
       })
     rec.chain = chain
     // Once settled and not followed, an idle record keeps a shared promise, not its own.
@@ -312,9 +319,31 @@ export class RedisBus implements Bus {
     return chain
   }
 
+  /**
+   * SUBSCRIBE (or UNSUBSCRIBE) `channel` together with every other channel asked for in the
+   * same turn of the event loop: one command for a burst of new watches (clients reconnecting
+   * after a deploy), not one command, promise and write per job. Resolves when Redis has
+   * confirmed the whole batch.
+   */
+  #batched(sub: Redis, kind: 'subscribe' | 'unsubscribe', channel: string): Promise<void> {
+    let batch = this.#batches[kind]
+    if (batch === undefined || batch.connection !== sub || batch.channels.length >= MAX_CHANNELS_PER_COMMAND) {
+      const channels: string[] = []
+      const done = new Promise<void>((resolve, reject) => {
+        setImmediate(() => {
+          if (this.#batches[kind]?.channels === channels) this.#batches[kind] = undefined
+          sub[kind](...channels).then(() => resolve(), reject)
+        })
+      })
+      this.#batches[kind] = batch = { connection: sub, channels, done }
+    }
+    batch.channels.push(channel)
+    return batch.done
+  }
+
   #onMessage(channel: string, json: string): void {
     const rec = this.#channels.get(channel)
-    if (!rec || rec.listeners.length === 0) return
+    if (!rec || rec.listeners === undefined) return
     // The record holds the id its channel was built from: no need to re-derive it per message.
     // Parsed once; every listener gets the same object, so frames can be cached per event.
     const message = parseBusMessage(json, rec.id, this.#maxBytes)
@@ -324,8 +353,8 @@ export class RedisBus implements Bus {
     }
     // Usually one listener (the hub's): skip the defensive copy then.
     const listeners = rec.listeners
-    if (listeners.length === 1) call((listeners[0] as Listening).listener, message)
-    else for (const entry of listeners.slice()) call(entry.listener, message)
+    if (listeners instanceof Listening) call(listeners.listener, message)
+    else for (const entry of itemsOf(listeners)) call(entry.listener, message)
   }
 
   async #command<T>(id: string, run: () => Promise<T>): Promise<T> {

@@ -142,10 +142,15 @@ export async function resolveSse(deps: SseRouteDeps, request: SseRequest): Promi
     if (decision.expiresAt !== undefined) expiresAt = Math.min(expiresAt ?? Infinity, decision.expiresAt)
   }
   // A job whose terminal event the client already has needs no watch; if that is every job,
-  // 204 tells EventSource to stop reconnecting.
-  const snapshots = await Promise.all(ids.map((id, i) => ((cursor[i] ?? 0) > 0 ? deps.hub.get(id) : Promise.resolve(null))))
-  const done = snapshots.map((s, i) => s !== null && isTerminal(s.event) && s.event.seq <= (cursor[i] ?? 0))
-  if (done.every(Boolean)) return { kind: 'done' }
+  // 204 tells EventSource to stop reconnecting. Without a cursor (a first connect) nothing is read.
+  let done: boolean[]
+  if (cursor.some((c) => c > 0)) {
+    const snapshots = await Promise.all(ids.map((id, i) => ((cursor[i] ?? 0) > 0 ? deps.hub.get(id) : Promise.resolve(null))))
+    done = snapshots.map((s, i) => s !== null && isTerminal(s.event) && s.event.seq <= (cursor[i] ?? 0))
+    if (done.every(Boolean)) return { kind: 'done' }
+  } else {
+    done = ids.map(() => false)
+  }
   // HEAD gets the headers only: a stream whose body nobody reads would never be cancelled.
   if (request.method === 'HEAD') return { kind: 'head' }
   const options: SseStreamOptions = {

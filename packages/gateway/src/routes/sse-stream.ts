@@ -13,6 +13,7 @@ import type { ServerResponse } from 'node:http'
 import type { BusEvent } from '../bus/bus.js'
 import { isJobcastError } from '../errors.js'
 import { frameCache } from '../frame-cache.js'
+import { itemsOf } from '../one-or-many.js'
 import type { JobHub, Watch, WatchHandler } from '../hub.js'
 import { isTerminal } from '../protocol.js'
 import type { Closable, ConnectionRegistry } from '../registry.js'
@@ -74,6 +75,11 @@ class JobSlot implements WatchHandler {
   /** The client has this job's terminal event: nothing more to send. */
   done: boolean
   watch: Watch | undefined = undefined
+  /**
+   * The `subscribed` frame, from the watch's start until it goes out in one write with the
+   * job's first event (or alone once the watch has started): one write instead of two.
+   */
+  head: string | undefined = undefined
 
   constructor(stream: SseStream, id: string, cursor: number, done: boolean, multi: boolean) {
     this.stream = stream
@@ -98,7 +104,8 @@ abstract class SseStream implements Closable {
   readonly #registry: ConnectionRegistry
   readonly #heartbeat: Heartbeat
   readonly #multi: boolean
-  readonly #slots: JobSlot[]
+  /** One slot per job; a single-job stream holds its slot bare (no array). */
+  readonly #slots: JobSlot | readonly JobSlot[]
   #cancelExpiry: (() => void) | undefined = undefined
   #ended = false
 
@@ -107,7 +114,8 @@ abstract class SseStream implements Closable {
     this.#registry = options.registry
     this.#heartbeat = options.heartbeat
     this.#multi = options.multi
-    this.#slots = options.ids.map((id, i) => new JobSlot(this, id, options.cursor[i] ?? 0, options.done[i] ?? false, options.multi))
+    const slots = options.ids.map((id, i) => new JobSlot(this, id, options.cursor[i] ?? 0, options.done[i] ?? false, options.multi))
+    this.#slots = slots.length === 1 ? (slots[0] as JobSlot) : slots
   }
 
   /** Queue a chunk; true when the reader has fallen more than the bound behind. */
@@ -119,8 +127,8 @@ abstract class SseStream implements Closable {
 
   /** Write the preamble, register for shutdown and heartbeats, start the watches. */
   start(options: SseStreamOptions): void {
-    this.write(SSE_OPEN)
-    this.write(sseRetry(options.retryMs))
+    // One write: each write of a chunked response costs a chunk header and buffered-write objects.
+    this.write(SSE_OPEN + sseRetry(options.retryMs))
     if (this.#ended) return
     this.#heartbeat.add(this)
     this.#registry.add(this)
@@ -131,11 +139,11 @@ abstract class SseStream implements Closable {
         this.end()
       })
     }
-    const slots = this.#slots
-    if (slots.every((s) => s.done)) return this.end()
+    if (this.#allDone()) return this.end()
     // Watches start in parallel (one Redis round trip, not one per job); each job's
     // `subscribed` frame still precedes its own events.
-    const started = slots.length === 1 ? this.#startWatch(slots[0] as JobSlot) : Promise.all(slots.map((s) => this.#startWatch(s)))
+    const slots = this.#slots
+    const started = slots instanceof JobSlot ? this.#startWatch(slots) : Promise.all(slots.map((s) => this.#startWatch(s)))
     started.catch((error: unknown) => {
       // Typically bus_unavailable: the client reconnects with its cursor and loses nothing.
       const code = isJobcastError(error) ? error.code : 'internal'
@@ -162,7 +170,7 @@ abstract class SseStream implements Closable {
     this.#heartbeat.delete(this)
     this.#registry.delete(this)
     this.#cancelExpiry?.()
-    for (const slot of this.#slots) slot.watch?.close()
+    for (const slot of itemsOf(this.#slots)) slot.watch?.close()
     this.finish(error)
   }
 
@@ -180,18 +188,24 @@ abstract class SseStream implements Closable {
     const seq = message.event.seq
     if (seq <= slot.cursor) return
     slot.cursor = seq
+    const head = slot.head ?? ''
+    slot.head = undefined
     if (this.#multi) {
       slot.cursorText = formatSeq(seq)
-      this.write(`id: ${this.#slots.map((s) => s.cursorText).join(',')}\n`)
-      this.write(multiJobDataPart(message))
+      this.write(`${head}id: ${itemsOf(this.#slots).map((s) => s.cursorText).join(',')}\n${multiJobDataPart(message)}`)
     } else {
-      this.write(singleJobFrame(message))
+      this.write(head === '' ? singleJobFrame(message) : head + singleJobFrame(message))
     }
     if (isTerminal(message.event)) {
       slot.done = true
       slot.watch?.close()
-      if (this.#slots.every((s) => s.done)) this.end()
+      if (this.#allDone()) this.end()
     }
+  }
+
+  #allDone(): boolean {
+    const slots = this.#slots
+    return slots instanceof JobSlot ? slots.done : slots.every((s) => s.done)
   }
 
   async #startWatch(slot: JobSlot): Promise<void> {
@@ -200,13 +214,19 @@ abstract class SseStream implements Closable {
       this.write(sseNamed('subscribed', { id, exists: true }))
       return
     }
-    // The hub calls onReady before any event of this watch, so `subscribed` always comes first.
-    const watch = await this.#hub.watch(id, { since: slot.cursor, onReady: (snapshot) => this.write(sseNamed('subscribed', { id, exists: snapshot !== null })) }, slot)
+    // The hub calls onReady before any event of this watch, so `subscribed` always comes first:
+    // it is held in the slot and written with the first event, or below.
+    const watch = await this.#hub.watch(id, { since: slot.cursor, onReady: (snapshot) => (slot.head = sseNamed('subscribed', { id, exists: snapshot !== null })) }, slot)
+    if (slot.head !== undefined) {
+      const head = slot.head
+      slot.head = undefined
+      this.write(head)
+    }
     if (this.#ended) return watch.close()
     slot.watch = watch
     if (watch.ended && !slot.done) {
       slot.done = true
-      if (this.#slots.every((s) => s.done)) this.end()
+      if (this.#allDone()) this.end()
     }
   }
 }
