@@ -46,7 +46,8 @@ export function buildRows(results) {
     const gv = get(g, key, 'kibPerConn'), bv = get(b, key, 'kibPerConn')
     const ratio = gv !== undefined && bv ? `${fmt(gv / bv)}×` : '—'
     const pass = gv === undefined ? (err(g, key) ? 'FAIL' : 'n/a') : gv <= limit ? 'PASS' : '**FAIL**'
-    rows.push([label, err(g, key) ?? `${fmt(gv)} KiB`, err(b, key) ?? `${fmt(bv)} KiB`, ratio, `≤ ${limit} KiB (abs.)`, pass])
+    const cell = (r, v) => err(r, key) ?? `${fmt(v)} KiB${r[key]?.rounds ? ` (rounds: ${r[key].rounds.map((x) => (typeof x === 'number' ? fmt(x) : x)).join(', ')})` : ''}`
+    rows.push([label, cell(g, gv), cell(b, bv), ratio, `≤ ${limit} KiB (abs.)`, pass])
   }
 
   info('latency WS p50', 'latencyWs', 'p50', 'ms')

@@ -4,7 +4,7 @@
  * runs in its own child process; the load clients and the publisher in two more (bench/client-worker.mjs).
  * Env: JOBCAST_BENCH_SCALE (default 1; e.g. 0.1 while developing),
  *      JOBCAST_BENCH_ONLY=latency,fanout,throughput,memory,polling (subset),
- *      JOBCAST_BENCH_ROUNDS (interleaved rounds of every scenario but memory, median reported; default 3),
+ *      JOBCAST_BENCH_ROUNDS (interleaved rounds of every scenario, median reported; default 3),
  *      JOBCAST_BENCH_GATEWAY_ARGS (extra gateway CLI flags),
  *      JOBCAST_BENCH_PROF=gateway|baseline (write a --cpu-prof of that server to the log dir).
  * Always exits 0 after a complete run: missed targets are results, marked FAIL.
@@ -28,7 +28,11 @@ const cfg = {
   memory: { count: n(5000, 200) },
   polling: { connections: 50, durationSec: n(5, 2) },
 }
-/** Every scenario but memory is noisy on a shared 2-core machine: median of interleaved rounds. */
+/**
+ * Every scenario is noisy on a shared 2-core machine: median of interleaved rounds. Memory
+ * too: one ramp of 5,000 connections lands on GC and allocator states that vary by ±0.5 KiB
+ * per connection between identical runs, for the gateway and the baseline alike.
+ */
 const rounds = Math.max(1, Number(process.env.JOBCAST_BENCH_ROUNDS ?? 3))
 const wants = (s) => !only || only.includes(s)
 const log = (...a) => console.log('[bench]', ...a)
@@ -193,11 +197,11 @@ if (wants('throughput')) {
 
 if (wants('memory')) {
   const c = cfg.memory
-  log(`memory: RSS with 0 and with ${c.count} idle connections (each subscribed to its own job, which has a snapshot), WebSocket then SSE, fresh server each ${load('memory')}`)
+  log(`memory: RSS with 0 and with ${c.count} idle connections (each subscribed to its own job, which has a snapshot), WebSocket then SSE, fresh server each; median of ${rounds} interleaved rounds ${load('memory')}`)
   for (const [transport, key] of [['ws', 'memoryWs'], ['sse', 'memorySse']]) {
     const ids = Array.from({ length: c.count }, (_, k) => `${tag}m${transport}-${k}`)
     await producer.call('prepublish', { ids })
-    await onEach(`memory ${transport}`, [key], async (srv) => {
+    await onEach(`memory ${transport}`, [key], async (srv, round) => {
       const settle = async () => {
         await sleep(1000)
         const rss = () => { srv.child.kill('SIGUSR2'); return sleep(500).then(() => rssKiB(srv.pid)) }
@@ -215,8 +219,8 @@ if (wants('memory')) {
       await worker.call('closeIdle')
       const r = { connections: opened.open, rssBeforeKiB: before, rssAfterKiB: after, kibPerConn: (after - before) / opened.open, unexpectedEnds: opened.unexpectedEnds }
       results[srv.kind][key] = r
-      log(`  ${elapsed()} memory ${transport} ${srv.kind}: RSS ${before} KiB → ${after} KiB with ${opened.open} connections = ${r.kibPerConn.toFixed(2)} KiB each`)
-    })
+      log(`  ${elapsed()} memory ${transport} ${srv.kind} round ${round}/${rounds}: RSS ${before} KiB → ${after} KiB with ${opened.open} connections = ${r.kibPerConn.toFixed(2)} KiB each`)
+    }, { rounds, metric: 'kibPerConn' })
   }
 }
 
