@@ -41,7 +41,9 @@ beforeAll(async () => {
     write: false,
     logLevel: 'silent',
   })
-  ;[redis, browser] = await Promise.all([startRedis(), launchChromium()])
+  // Chromium first: when it is missing the suite fails before a redis-server it could not stop is started.
+  browser = await launchChromium()
+  redis = await startRedis()
   const script = (await bundle).outputFiles[0]!.text
   gw = await startGateway({
     bus: { redisUrl: redis.url, prefix },

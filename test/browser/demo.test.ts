@@ -20,7 +20,9 @@ let page: Page
 const consoleErrors: string[] = []
 
 beforeAll(async () => {
-  ;[redis, browser] = await Promise.all([startRedis(), launchChromium()])
+  // Chromium first: when it is missing the suite fails before a redis-server it could not stop is started.
+  browser = await launchChromium()
+  redis = await startRedis()
   demo = createDemo({ timing: { exportMs: 2500, slowMs: 6000 } })
   gw = await startGateway({ bus: { redisUrl: redis.url, prefix: randomPrefix() }, extraRoutes: demo.routes })
   page = await browser.newPage({ viewport: { width: 375, height: 720 } })

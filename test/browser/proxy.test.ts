@@ -50,7 +50,9 @@ const outcomes: Outcome[] = []
 const TIMING = { exportMs: 3000, slowMs: 9000 }
 
 beforeAll(async () => {
-  ;[redis, browser] = await Promise.all([startRedis(), launchChromium()])
+  // Chromium first: when it is missing the suite fails before a redis-server it could not stop is started.
+  browser = await launchChromium()
+  redis = await startRedis()
   demo = createDemo({ timing: TIMING })
   gw = await startGateway({ bus: { redisUrl: redis.url, prefix: randomPrefix() }, extraRoutes: demo.routes })
 })

@@ -52,7 +52,9 @@ async function pageReached(page: Page, progress: number): Promise<void> {
 }
 
 beforeAll(async () => {
-  ;[redis, browser] = await Promise.all([startRedis(), launchChromium()])
+  // Chromium first: when it is missing the suite fails before a redis-server it could not stop is started.
+  browser = await launchChromium()
+  redis = await startRedis()
   publisher = createPublisher({ url: redis.url, prefix })
   await startGatewayOnPort()
 })
