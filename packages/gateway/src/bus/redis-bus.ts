@@ -297,9 +297,10 @@ export class RedisBus implements Bus {
   }
 
   #sync(sub: Redis, channel: string, rec: ChannelRecord): Promise<void> {
-    const chain = rec.chain
-      .catch(() => {})
-      .then(async () => {
+    // After whatever is in flight for this channel (its failure is its caller's concern).
+    const prior = rec.chain === SETTLED ? SETTLED : rec.chain.catch(() => {})
+    const chain: Promise<void> = prior.then(async () => {
+      try {
         const wanted = rec.listeners !== undefined
         if (wanted && !rec.subscribed) {
           await this.#batched(sub, 'subscribe', channel)
@@ -309,13 +310,12 @@ export class RedisBus implements Bus {
           await this.#batched(sub, 'unsubscribe', channel)
         }
         if (rec.listeners === undefined && !rec.subscribed && this.#channels.get(channel) === rec) this.#channels.delete(channel)
-      })
+      } finally {
+        // Not followed by another sync: an idle record keeps a shared promise, not its own.
+        if (rec.chain === chain) rec.chain = SETTLED
+      }
+    })
     rec.chain = chain
-    // Once settled and not followed, an idle record keeps a shared promise, not its own.
-    const settle = (): void => {
-      if (rec.chain === chain) rec.chain = SETTLED
-    }
-    chain.then(settle, settle)
     return chain
   }
 

@@ -59,32 +59,30 @@ export function rateLimitMiddleware(limiter: RateLimiter, trustProxyHops = 0, ro
   }
 }
 
-/** A taken slot, given back once. An object and one shared listener, not a closure per stream. */
-class SlotHold {
-  readonly #counter: ConnectionCounter
-  readonly #ip: string
-  #released = false
+/** Where a Node response keeps the address whose slot it holds, for the counter's close listener. */
+const SLOT_IP = Symbol('jobcast.slotIp')
 
-  constructor(counter: ConnectionCounter, ip: string) {
-    this.#counter = counter
-    this.#ip = ip
+type HeldResponse = ServerResponse & { [SLOT_IP]?: string }
+
+/**
+ * One `close` listener per counter, shared by every response it limits: the response itself
+ * carries the address (a string it holds anyway), so an idle stream holds no closure or
+ * object for its slot.
+ */
+const releasers = new WeakMap<ConnectionCounter, (this: HeldResponse) => void>()
+
+function releaserOf(counter: ConnectionCounter): (this: HeldResponse) => void {
+  let release = releasers.get(counter)
+  if (release === undefined) {
+    release = function (this: HeldResponse): void {
+      const ip = this[SLOT_IP]
+      if (ip === undefined) return
+      this[SLOT_IP] = undefined
+      counter.release(ip)
+    }
+    releasers.set(counter, release)
   }
-
-  release(): void {
-    if (this.#released) return
-    this.#released = true
-    this.#counter.release(this.#ip)
-  }
-}
-
-/** Where a Node response keeps its slot, for {@link releaseOnClose}. */
-const HOLD = Symbol('jobcast.connectionSlot')
-
-type HeldResponse = ServerResponse & { [HOLD]?: SlotHold }
-
-/** The `close` listener of every limited response. */
-function releaseOnClose(this: HeldResponse): void {
-  this[HOLD]?.release()
+  return release
 }
 
 /**
@@ -92,12 +90,13 @@ function releaseOnClose(this: HeldResponse): void {
  * already has). Returns the hold, to release early on an error.
  */
 export function holdUntilClosed(counter: ConnectionCounter, ip: string, outgoing: ServerResponse): { release(): void } {
-  const hold = new SlotHold(counter, ip)
-  ;(outgoing as HeldResponse)[HOLD] = hold
+  const res = outgoing as HeldResponse
+  res[SLOT_IP] = ip
+  const release = releaserOf(counter)
   // `on`, not `once`: 'close' fires once, and `once` adds a wrapper object per stream.
-  outgoing.on('close', releaseOnClose)
-  if (outgoing.destroyed) hold.release()
-  return hold
+  res.on('close', release)
+  if (res.destroyed) release.call(res)
+  return { release: () => release.call(res) }
 }
 
 /** The refusal message for an address over its cap of simultaneous streams (`flag` raises it). */
