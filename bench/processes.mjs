@@ -94,7 +94,7 @@ export async function startServer(kind, { redisUrl, logDir, gatewayArgs = [] }) 
   if (kind === 'gateway') args.push('--insecure-open', ...gatewayArgs)
   const logFile = path.join(logDir, `${kind}-${port}.log`)
   const out = fs.openSync(logFile, 'a')
-  const child = track(spawn(process.execPath, ['--expose-gc', '--import', gcHook, ...(process.env.JOBCAST_BENCH_PROF === kind ? ['--cpu-prof', `--cpu-prof-dir=${logDir}`] : []), script, ...args], {
+  const child = track(spawn(process.execPath, ['--expose-gc', ...(process.env.JOBCAST_BENCH_TRACE_GC ? ['--trace-gc'] : []), '--import', gcHook, ...(process.env.JOBCAST_BENCH_PROF === kind ? ['--cpu-prof', `--cpu-prof-dir=${logDir}`] : []), script, ...args], {
     cwd: root, stdio: ['ignore', out, out], env: { ...process.env, NODE_ENV: 'production' },
   }))
   fs.closeSync(out)
