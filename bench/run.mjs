@@ -266,7 +266,7 @@ const doc = `# jobcast benchmark — ${stamp}
 - gateway: \`node packages/gateway/dist/cli.js --redis-url … --insecure-open${gatewayArgs.length ? ` ${gatewayArgs.join(' ')}` : ''}\` (open auth: no token checks)${gatewayBuilt ? '' : ' — NOT BUILT, not measured'}
 - baseline: \`node bench/baseline-relay.mjs\` (node:http + ws + ioredis, raw forward)
 - scale ${scale}: latency ${cfg.latency.jobs} jobs × ${cfg.latency.events} events at ${cfg.latency.rate}/s; fan-out ${cfg.fanout.subs} subscribers × ${cfg.fanout.events} events at ${cfg.fanout.rate}/s; throughput ${cfg.throughput.jobs} jobs, window ${cfg.throughput.window}, ${cfg.throughput.durationMs / 1000} s; memory ${cfg.memory.count} connections; polling ${cfg.polling.connections} connections × ${cfg.polling.durationSec} s
-- each scenario runs on a fresh child process of each server after a warm-up; load clients and publisher in two other processes; latency, fan-out, throughput and polling report each server's median of ${rounds} interleaved rounds (by p99, events/s, req/s) (gateway, baseline, gateway, …; all rounds in the raw results); run took ${elapsed()}
+- each scenario runs on a fresh child process of each server after a warm-up; load clients and publisher in two other processes; every scenario reports each server's median of ${rounds} interleaved rounds (by p99, events/s, KiB per connection, req/s) (gateway, baseline, gateway, …; all rounds in the raw results); run took ${elapsed()}
 
 ${md}
 
