@@ -17,7 +17,7 @@ import { JobcastError } from './errors.js'
 import { JobHub } from './hub.js'
 import { createSecurityHooks, type SecurityHooks, type SecurityOptions } from './limits/security-hooks.js'
 import { ConnectionRegistry } from './registry.js'
-import { createSseRouteDeps } from './routes/events-sse.js'
+import { createSseRouteDeps, type SseRouteSettings } from './routes/events-sse.js'
 import { createNodeSseHandler } from './routes/sse-node.js'
 import { WsServer, type UpgradeCheck } from './ws/server.js'
 
@@ -157,7 +157,8 @@ export function createGateway(options: GatewayOptions): Gateway {
   const context: GatewayContext = { bus, hub }
   const registry = new ConnectionRegistry()
   const maxBufferedBytes = options.maxBufferedBytes ?? 1_048_576
-  const app = createApp({
+  // What both SSE front ends (hono routes, Node fast path) are built from.
+  const sseSettings: SseRouteSettings = {
     hub,
     authorizer,
     registry,
@@ -165,6 +166,10 @@ export function createGateway(options: GatewayOptions): Gateway {
     sseRetryMs: options.sseRetryMs,
     maxBufferedBytes,
     maxJobsPerStream: options.maxJobsPerStream,
+  }
+  const app = createApp({
+    ...sseSettings,
+    hub,
     pollRetryAfterSeconds: options.pollRetryAfterSeconds,
     beforeRoutes: (a) => {
       security?.beforeRoutes(a)
@@ -186,18 +191,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   // SSE below hono, unless middleware of the caller's must see every request (sse-node.ts).
   const sseFastPath =
     options.beforeRoutes === undefined
-      ? createNodeSseHandler(
-          createSseRouteDeps({
-            hub,
-            authorizer,
-            registry,
-            heartbeatMs: options.heartbeatMs,
-            sseRetryMs: options.sseRetryMs,
-            maxBufferedBytes,
-            maxJobsPerStream: options.maxJobsPerStream,
-          }),
-          security,
-        )
+      ? createNodeSseHandler(createSseRouteDeps(sseSettings), security)
       : undefined
   const listener = sseFastPath
     ? (req: IncomingMessage, res: ServerResponse): void => {
