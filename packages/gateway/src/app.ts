@@ -2,10 +2,10 @@
  * The gateway's HTTP surface as a hono app, built without listening (see create-gateway.ts
  * for the server), so every route is testable with `app.request()` and mountable elsewhere.
  */
-import type { ServerResponse } from 'node:http'
 import { Hono, type Context } from 'hono'
 import type { Authorizer } from './auth/authorizer.js'
 import { isJobcastError } from './errors.js'
+import { nodeBindings } from './node-bindings.js'
 import type { JobHub } from './hub.js'
 import { ConnectionRegistry } from './registry.js'
 import { corsHeaders } from './limits/cors.js'
@@ -46,8 +46,7 @@ export interface AppDeps {
 
 /** Under @hono/node-server the Node response is in `env.outgoing`: SSE streams write to it directly. */
 function nodeTarget(c: Context): NodeTarget | undefined {
-  const env: unknown = c.env
-  const res = typeof env === 'object' && env !== null ? (env as { outgoing?: ServerResponse }).outgoing : undefined
+  const res = nodeBindings(c).outgoing
   return res && { res, headers: corsHeaders(c) }
 }
 

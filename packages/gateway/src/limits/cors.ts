@@ -12,8 +12,9 @@
  * takes the headers from {@link corsHeaders} and sends them with its own `writeHead`, so its
  * long-lived response keeps no separate header table.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { IncomingMessage } from 'node:http'
 import type { Context, MiddlewareHandler } from 'hono'
+import { nodeBindings } from '../node-bindings.js'
 import type { OriginPolicy } from './origin-policy.js'
 
 /** Request headers a browser client may send cross-origin. */
@@ -47,16 +48,6 @@ declare module 'hono' {
 /** The CORS headers {@link corsMiddleware} chose for this request, for routes that write the Node response themselves. */
 export function corsHeaders(c: Context): Readonly<Record<string, string>> | undefined {
   return c.get('jobcastCors')
-}
-
-interface NodeBindings {
-  incoming?: IncomingMessage
-  outgoing?: ServerResponse
-}
-
-function nodeBindings(c: Context): NodeBindings {
-  const env: unknown = c.env
-  return typeof env === 'object' && env !== null ? (env as NodeBindings) : {}
 }
 
 /** A request header, from Node's parsed headers when there are some (no web `Headers` built per request). */

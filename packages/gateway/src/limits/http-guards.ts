@@ -5,23 +5,13 @@
  * (`@hono/node-server` bindings); when the app runs without them (`app.request()` in unit
  * tests, another runtime) there is no trustworthy address and the guard lets it through.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { ServerResponse } from 'node:http'
 import type { Context, MiddlewareHandler } from 'hono'
+import { nodeBindings as bindings } from '../node-bindings.js'
 import { errorResponse } from '../routes/http-error.js'
 import { clientIp } from './client-ip.js'
 import type { ConnectionCounter } from './connection-counter.js'
 import type { RateLimiter } from './rate-limiter.js'
-
-interface NodeBindings {
-  incoming?: IncomingMessage
-  outgoing?: ServerResponse
-}
-
-/** The Node request/response behind a hono context, when there is one. */
-function bindings(c: Context): NodeBindings {
-  const env: unknown = c.env
-  return typeof env === 'object' && env !== null ? (env as NodeBindings) : {}
-}
 
 /** The address per-IP limits count for this request, or undefined outside Node. */
 export function requestIp(c: Context, trustProxyHops: number): string | undefined {
