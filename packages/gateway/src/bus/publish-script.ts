@@ -1,43 +1,21 @@
 /**
- * The publish script, run with EVAL/EVALSHA by every producer in any language. docs/protocol.md
- * quotes it verbatim (a test checks they do not drift).
+ * The Lua scripts every producer runs with EVAL/EVALSHA, in any language. Each lives in one
+ * file under `packages/gateway/lua/`, which the Node package, the PHP and the Python producers
+ * all read: no copies. docs/protocol.md quotes the publish script verbatim (a test checks).
  */
+import { createHash } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+
+/** Reads `lua/<name>.lua`: two folders up from both `src/bus/` and `dist/bus/`. */
+function readScript(name: string): string {
+  return readFileSync(new URL(`../../lua/${name}.lua`, import.meta.url), 'utf8')
+}
 
 /**
  * Lua source of the atomic publish. KEYS and ARGV are listed in its header.
  * Returns `{1, storedJson}` when published, `{0, currentJson}` when refused after a terminal event.
  */
-export const PUBLISH_SCRIPT = `-- jobcast publish: assign seq, refuse after a terminal event, store the snapshot, publish.
--- KEYS[1]  snapshot key and channel of the job: {prefix}job:{ID}, e.g. jobcast:job:{export-42}
--- ARGV[1]  the event JSON without "seq": an object text starting with '{' (id, status, ..., ts)
--- ARGV[2]  time to live of the snapshot, in seconds
--- Returns  {1, storedJson} when published; {0, currentSnapshotJson} when refused (job is terminal).
-local key = KEYS[1]
-local body = ARGV[1]
-if string.sub(body, 1, 1) ~= '{' or string.len(body) < 3 then
-  return redis.error_reply('jobcast: ARGV[1] must be a JSON object text with at least one field')
-end
-local prev = 0
-local current = redis.call('GET', key)
-if current then
-  -- decode only to read seq and status; the stored text is never re-encoded
-  local ok, old = pcall(cjson.decode, current)
-  if ok and type(old) == 'table' then
-    local status = old['status']
-    if status == 'completed' or status == 'failed' or status == 'cancelled' then
-      return {0, current}
-    end
-    if type(old['seq']) == 'number' then
-      prev = old['seq']
-    end
-  end
-end
--- seq = max(prev + 1, server clock in microseconds): keeps increasing even when a restart
--- or failover lost the snapshot
-local now = redis.call('TIME')
-local seq = math.max(prev + 1, tonumber(now[1]) * 1000000 + tonumber(now[2]))
-local json = '{"seq":' .. string.format('%.0f', seq) .. ',' .. string.sub(body, 2)
-redis.call('SET', key, json, 'EX', tonumber(ARGV[2]))
-redis.call('PUBLISH', key, json)
-return {1, json}
-`
+export const PUBLISH_SCRIPT: string = readScript('publish')
+
+/** SHA-1 of {@link PUBLISH_SCRIPT}, for EVALSHA. */
+export const PUBLISH_SCRIPT_SHA: string = createHash('sha1').update(PUBLISH_SCRIPT).digest('hex')

@@ -3,14 +3,13 @@
  * subscriber connection for all jobs with per-job SUBSCRIBE, reference counted, so a gateway
  * only receives the events of jobs someone watches. See docs/protocol.md, "Redis layout".
  */
-import { createHash } from 'node:crypto'
 import { Redis, type RedisOptions } from 'ioredis'
 import { JobcastError } from '../errors.js'
 import { assertJobId, DEFAULT_MAX_MESSAGE_BYTES, eventInputJson, normalizeEventInput, parseBusMessage } from '../event.js'
 import type { JobEventInput } from '../protocol.js'
 import type { Bus, BusEvent, BusListener, BusState, PublishOutcome } from './bus.js'
 import { DEFAULT_PREFIX, jobKey } from './keys.js'
-import { PUBLISH_SCRIPT } from './publish-script.js'
+import { PUBLISH_SCRIPT, PUBLISH_SCRIPT_SHA } from './publish-script.js'
 import { itemsOf, withItem, withoutItem, type OneOrMany } from '../one-or-many.js'
 
 /** Options of {@link createRedisBus}. Give `url` or `redis`. */
@@ -94,7 +93,6 @@ const MAX_CHANNELS_PER_COMMAND = 1000
 /** The chain of a record with nothing in flight. */
 const SETTLED: Promise<void> = Promise.resolve()
 
-const SCRIPT_SHA = createHash('sha1').update(PUBLISH_SCRIPT).digest('hex')
 
 function isReplyError(error: unknown): error is Error {
   return error instanceof Error && error.name === 'ReplyError'
@@ -161,7 +159,7 @@ export class RedisBus implements Bus {
     const key = jobKey(this.prefix, normalized.id)
     const reply = await this.#command(normalized.id, async () => {
       try {
-        return await this.#cmd.evalsha(SCRIPT_SHA, 1, key, body, this.#ttl)
+        return await this.#cmd.evalsha(PUBLISH_SCRIPT_SHA, 1, key, body, this.#ttl)
       } catch (error) {
         if (!(isReplyError(error) && error.message.startsWith('NOSCRIPT'))) throw error
         return await this.#cmd.eval(PUBLISH_SCRIPT, 1, key, body, this.#ttl)
