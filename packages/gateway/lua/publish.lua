@@ -3,6 +3,8 @@
 -- ARGV[1]  the event JSON without "seq": an object text starting with '{' (id, status, ..., ts)
 -- ARGV[2]  time to live of the snapshot, in seconds
 -- Returns  {1, storedJson} when published; {0, currentSnapshotJson} when refused (job is terminal).
+--          The same event sent again (a retry after a lost reply) is answered {1, storedJson} of the
+--          first send and published once, so a producer can always resend what it is not sure of.
 local key = KEYS[1]
 local body = ARGV[1]
 if string.sub(body, 1, 1) ~= '{' or string.len(body) < 3 then
@@ -11,6 +13,11 @@ end
 local prev = 0
 local current = redis.call('GET', key)
 if current then
+  -- stored texts are '{"seq":N,' .. the producer's text without its '{'
+  local head = string.find(current, ',', 1, true)
+  if head and string.sub(current, 1, 7) == '{"seq":' and string.sub(current, head + 1) == string.sub(body, 2) then
+    return {1, current}
+  end
   -- decode only to read seq and status; the stored text is never re-encoded
   local ok, old = pcall(cjson.decode, current)
   if ok and type(old) == 'table' then

@@ -35,4 +35,4 @@ export { createSecurityHooks, DEFAULT_SECURITY } from './limits/security-hooks.j
 export type { SecurityHooks, SecurityOptions } from './limits/security-hooks.js'
 
 export { DEFAULT_PREFIX, jobKey } from './bus/keys.js'
-export { PUBLISH_SCRIPT } from './bus/publish-script.js'
+export { PUBLISH_SCRIPT } from './bus/scripts.js'

@@ -1,7 +1,7 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import type { BusEvent } from '../src/bus/bus.js'
 import { jobKey } from '../src/bus/keys.js'
-import { PUBLISH_SCRIPT } from '../src/bus/publish-script.js'
+import { PUBLISH_SCRIPT } from '../src/bus/scripts.js'
 import { createRedisBus } from '../src/bus/redis-bus.js'
 import { frameCache } from '../src/frame-cache.js'
 import { JobHub, type Watch } from '../src/hub.js'

@@ -3,7 +3,7 @@ import { Redis } from 'ioredis'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createMemoryBus } from '../src/bus/memory-bus.js'
 import { jobKey } from '../src/bus/keys.js'
-import { PUBLISH_SCRIPT } from '../src/bus/publish-script.js'
+import { PUBLISH, PUBLISH_SCRIPT, RESTORE } from '../src/bus/scripts.js'
 import { createPublisher, type Publisher } from '../src/publisher.js'
 import { randomPrefix } from '../../../test/support/redis.js'
 import { sharedRedis, stopSharedRedis } from './support.js'
@@ -93,6 +93,51 @@ describe('the publish script from any language', () => {
     }
   })
 
+  it('answers a resent event with its first outcome and publishes it once', async () => {
+    const redis = await sharedRedis()
+    const raw = new Redis(redis.url)
+    const listener = new Redis(redis.url)
+    const key = jobKey(randomPrefix(), 'resend-1')
+    try {
+      const received: string[] = []
+      listener.on('message', (_channel: string, json: string) => received.push(json))
+      await listener.subscribe(key)
+      const body = '{"id":"resend-1","status":"completed","result":{"n":1},"ts":5}'
+      const first = (await raw.eval(PUBLISH_SCRIPT, 1, key, body, 60)) as [number, string]
+      const again = (await raw.eval(PUBLISH_SCRIPT, 1, key, body, 60)) as [number, string]
+      expect(again).toEqual(first)
+      // A different event after the terminal one is still refused.
+      expect(await raw.eval(PUBLISH_SCRIPT, 1, key, '{"id":"resend-1","status":"completed","ts":6}', 60)).toEqual([0, first[1]])
+      await raw.ping()
+      await listener.ping()
+      expect(received).toEqual([first[1]])
+    } finally {
+      raw.disconnect()
+      listener.disconnect()
+    }
+  })
+
+  it('restores a lost snapshot, never over a newer or terminal one', async () => {
+    const redis = await sharedRedis()
+    const raw = new Redis(redis.url)
+    const key = jobKey(randomPrefix(), 'restore-1')
+    const restore = (json: string) => raw.eval(RESTORE.source, 1, key, json, 60)
+    try {
+      const active = '{"seq":100,"id":"restore-1","status":"active","progress":50,"ts":1}'
+      const done = '{"seq":200,"id":"restore-1","status":"completed","ts":2}'
+      expect(await restore(active)).toBe(1)
+      expect(await raw.get(key)).toBe(active)
+      expect(await restore(active)).toBe(0)
+      expect(await restore(done)).toBe(1)
+      expect(await raw.get(key)).toBe(done)
+      expect(await restore('{"seq":300,"id":"restore-1","status":"active","ts":3}')).toBe(0)
+      expect(await raw.get(key)).toBe(done)
+      await expect(restore('{"id":"restore-1"}')).rejects.toThrow(/numeric seq/)
+    } finally {
+      raw.disconnect()
+    }
+  })
+
   it('lets a publish sent just before close() finish', async () => {
     const redis = await sharedRedis()
     const prefix = randomPrefix()
@@ -108,8 +153,9 @@ describe('the publish script from any language', () => {
     }
   })
 
-  it('is quoted verbatim in docs/protocol.md', () => {
+  it('are quoted verbatim in docs/protocol.md', () => {
     const doc = readFileSync(new URL('../../../docs/protocol.md', import.meta.url), 'utf8')
-    expect(doc).toContain('```lua\n' + PUBLISH_SCRIPT + '```')
+    expect(doc).toContain('```lua\n' + PUBLISH.source + '```')
+    expect(doc).toContain('```lua\n' + RESTORE.source + '```')
   })
 })

@@ -9,7 +9,7 @@ import { assertJobId, DEFAULT_MAX_MESSAGE_BYTES, eventInputJson, normalizeEventI
 import type { JobEventInput } from '../protocol.js'
 import type { Bus, BusEvent, BusListener, BusState, PublishOutcome } from './bus.js'
 import { DEFAULT_PREFIX, jobKey } from './keys.js'
-import { PUBLISH_SCRIPT, PUBLISH_SCRIPT_SHA } from './publish-script.js'
+import { PUBLISH } from './scripts.js'
 import { itemsOf, withItem, withoutItem, type OneOrMany } from '../one-or-many.js'
 
 /** Options of {@link createRedisBus}. Give `url` or `redis`. */
@@ -159,10 +159,10 @@ export class RedisBus implements Bus {
     const key = jobKey(this.prefix, normalized.id)
     const reply = await this.#command(normalized.id, async () => {
       try {
-        return await this.#cmd.evalsha(PUBLISH_SCRIPT_SHA, 1, key, body, this.#ttl)
+        return await this.#cmd.evalsha(PUBLISH.sha, 1, key, body, this.#ttl)
       } catch (error) {
         if (!(isReplyError(error) && error.message.startsWith('NOSCRIPT'))) throw error
-        return await this.#cmd.eval(PUBLISH_SCRIPT, 1, key, body, this.#ttl)
+        return await this.#cmd.eval(PUBLISH.source, 1, key, body, this.#ttl)
       }
     })
     if (!Array.isArray(reply) || typeof reply[1] !== 'string') {
