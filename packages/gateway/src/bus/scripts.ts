@@ -5,6 +5,8 @@
  */
 import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 
 /** A Lua script and its SHA-1 for EVALSHA. */
 export interface LuaScript {
@@ -12,9 +14,15 @@ export interface LuaScript {
   readonly sha: string
 }
 
-/** Reads `lua/<name>.lua`: two folders up from both `src/bus/` and `dist/bus/`. */
+/** `packages/gateway/lua`: two folders up from both `src/bus/` and `dist/bus/`. */
+const SCRIPT_FOLDER = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'lua')
+
+/**
+ * Reads `lua/<name>.lua`. A path, not `new URL(…, import.meta.url)`: bundlers and Vite's web
+ * test environments rewrite that pattern into an asset URL.
+ */
 function readScript(name: string): LuaScript {
-  const source = readFileSync(new URL(`../../lua/${name}.lua`, import.meta.url), 'utf8')
+  const source = readFileSync(join(SCRIPT_FOLDER, `${name}.lua`), 'utf8')
   return { source, sha: createHash('sha1').update(source).digest('hex') }
 }
 
