@@ -107,6 +107,25 @@ describe('client IP', () => {
     expect(clientIp(undefined, undefined)).toBe('unknown')
   })
 
+  it.each([
+    ['203.0.113.7:40000', '203.0.113.7'],
+    ['203.0.113.7', '203.0.113.7'],
+    ['[2001:db8::1]:443', '2001:db8:0:0::/64'],
+    ['[2001:db8::1]', '2001:db8:0:0::/64'],
+    ['2001:db8::1', '2001:db8:0:0::/64'],
+    ['::ffff:203.0.113.7', '203.0.113.7'],
+    ['203.0.113.7:99999', '10.0.0.1'],
+    ['[203.0.113.7]:80', '10.0.0.1'],
+    ['2001:db8::1:443', '2001:db8:0:0::/64'],
+    ['999.1.1.1', '10.0.0.1'],
+    ['junk', '10.0.0.1'],
+    ['unknown', '10.0.0.1'],
+    ['1.2.3.4.5', '10.0.0.1'],
+    ['', '10.0.0.1'],
+  ])('with a trusted proxy, X-Forwarded-For %j counts as %j', (forwardedFor, expected) => {
+    expect(clientIp('10.0.0.1', forwardedFor, 1)).toBe(expected)
+  })
+
   it('counts an IPv6 client as its /64, so rotating addresses inside it cannot bypass per-IP limits', () => {
     expect(clientIp('2001:db8:1:2:aaaa::1', undefined)).toBe('2001:db8:1:2::/64')
     expect(clientIp('2001:0DB8:0001:0002:ffff:1:2:3', undefined)).toBe('2001:db8:1:2::/64')
@@ -117,10 +136,11 @@ describe('client IP', () => {
     expect(clientIp('::ffff:10.0.0.1', undefined)).toBe('10.0.0.1')
     // Not an address: kept as is (it is still one key, never a crash).
     expect(clientIp('1:2:3', undefined)).toBe('1:2:3')
-    expect(clientIp('10.0.0.1', 'a::b::c', 1)).toBe('a::b::c')
+    // Not an address in X-Forwarded-For: the TCP peer is counted.
+    expect(clientIp('10.0.0.1', 'a::b::c', 1)).toBe('10.0.0.1')
     const counter = createConnectionCounter({ maxPerIp: 2 })
     const guard = createUpgradeGuard({ origins: createOriginPolicy([]), connections: counter })
-    const from = (ip: string) => guard({ origin: undefined, host: 'gw', remoteAddress: ip, forwardedFor: undefined })
+    const from = (ip: string) => guard({ origin: undefined, host: 'gw', ip: clientIp(ip, undefined) })
     expect(from('2001:db8::1').ok).toBe(true)
     expect(from('2001:db8::2').ok).toBe(true)
     expect(from('2001:db8::3')).toMatchObject({ ok: false, code: 'too_many_connections' })
@@ -133,7 +153,7 @@ describe('upgrade guard', () => {
     origins: createOriginPolicy(['https://app.example.com']),
     connections: createConnectionCounter({ maxPerIp: 2 }),
   })
-  const req = (origin: string | undefined, ip = '1.2.3.4') => ({ origin, host: 'gw:80', remoteAddress: ip, forwardedFor: undefined })
+  const req = (origin: string | undefined, ip = '1.2.3.4') => ({ origin, host: 'gw:80', ip })
 
   it('refuses a foreign origin with 403 before counting it', () => {
     expect(guard(req('https://evil.example'))).toMatchObject({ ok: false, status: 403, code: 'forbidden' })

@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Hono } from 'hono'
 import type { ErrorCode } from '../protocol.js'
 import { rawHeader } from '../raw-header.js'
-import { clientIp } from './client-ip.js'
+import { clientIpOf } from './client-ip.js'
 import { createConnectionCounter, type ConnectionCounter } from './connection-counter.js'
 import { allowedOrigin, corsFor, corsMiddleware } from './cors.js'
 import { connectionLimitMiddleware, holdUntilClosed, rateLimitMessage, rateLimitMiddleware, tooManyStreamsMessage, type RateLimitRoute } from './http-guards.js'
@@ -122,7 +122,7 @@ export function createSecurityHooks(options: SecurityOptions = {}): SecurityHook
   const limiter = createRateLimiter({ ratePerSec: o.pollRatePerSec, burst: o.pollBurst })
   const subscribes = createRateLimiter({ ratePerSec: o.subscribeRatePerSec, burst: o.subscribeBurst })
   const subscribeLimited = o.subscribeRatePerSec > 0 && Number.isFinite(o.subscribeRatePerSec)
-  const guard = createUpgradeGuard({ origins, connections: wsConnections, trustProxyHops: o.trustProxyHops })
+  const guard = createUpgradeGuard({ origins, connections: wsConnections })
   const subscribeRoute: RateLimitRoute = {
     advice: 'too many subscriptions from this address: wait {s} s (Retry-After) and keep streams open instead of reopening them; the limit is --subscribe-rate',
   }
@@ -145,8 +145,7 @@ export function createSecurityHooks(options: SecurityOptions = {}): SecurityHook
     admitSse(req, res, jobs) {
       const raw = req.rawHeaders
       const cors = corsFor(allowedOrigin(origins, rawHeader(raw, 'origin') ?? '', () => rawHeader(raw, 'host', true)))
-      // Read only when trusted: the header is otherwise ignored (see client-ip.ts).
-      const ip = clientIp(req.socket.remoteAddress, o.trustProxyHops > 0 ? rawHeader(raw, 'x-forwarded-for') : undefined, o.trustProxyHops)
+      const ip = clientIpOf(req, o.trustProxyHops)
       const rate = subscribes.take(ip, jobs)
       if (!rate.ok) {
         const headers = { 'retry-after': String(rate.retryAfterSec), ...cors }
@@ -162,8 +161,7 @@ export function createSecurityHooks(options: SecurityOptions = {}): SecurityHook
       const decision = guard({
         origin: header(req, 'origin'),
         host: header(req, 'host'),
-        remoteAddress: req.socket.remoteAddress,
-        forwardedFor: header(req, 'x-forwarded-for'),
+        ip: clientIpOf(req, o.trustProxyHops),
       })
       // `--subscribe-rate 0`: no per-socket admit closure to keep for the socket's lifetime.
       if (!decision.ok || !subscribeLimited) return decision
