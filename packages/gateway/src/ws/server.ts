@@ -11,7 +11,8 @@ import type { JobHub } from '../hub.js'
 import type { ErrorCode } from '../protocol.js'
 import type { ConnectionRegistry } from '../registry.js'
 import type { RateDecision } from '../limits/rate-limiter.js'
-import { errorBodyJson } from '../routes/http-error.js'
+import { publicError } from '../public-error.js'
+import { errorBodyJson, statusForCode } from '../routes/http-error.js'
 import { WsConnection } from './connection.js'
 
 /**
@@ -94,8 +95,8 @@ export class WsServer {
   handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     socket.on('error', destroySocket)
     void this.#upgrade(req, socket, head).catch((error: unknown) => {
-      console.error('[jobcast] WebSocket upgrade failed:', error)
-      if (!socket.destroyed) reject(socket, 500, 'internal', 'internal error during the WebSocket upgrade')
+      const { code, message } = publicError(error, 'a WebSocket upgrade')
+      if (!socket.destroyed) reject(socket, statusForCode(code), code, message)
     })
   }
 
