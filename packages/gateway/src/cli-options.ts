@@ -28,6 +28,8 @@ export function securityFromConfig(config: GatewayConfig): SecurityHooks {
     corsOrigins: config.corsOrigins,
     maxConnectionsPerIp: config.maxConnectionsPerIp,
     maxSsePerIp: config.maxSsePerIp,
+    maxSocketsPerIp: config.maxSocketsPerIp,
+    maxSockets: config.maxSockets,
     ...parsePollRate(config.pollRate),
     ...parseSubscribeRate(config.subscribeRate),
     trustProxyHops: config.trustProxyHops,
@@ -50,6 +52,7 @@ export function gatewayOptionsFromConfig(config: GatewayConfig, authorizer: Auth
     maxFrameBytes: config.maxFrameBytes,
     maxBufferedBytes: config.maxBufferedBytes,
     maxJobsPerStream: config.maxJobsPerStream,
+    requestTimeoutMs: config.requestTimeoutMs,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
   }
 }
