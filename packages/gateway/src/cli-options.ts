@@ -18,6 +18,7 @@ export function authorizerFromConfig(config: GatewayConfig): AuthSetup {
     audience: config.audience,
     issuer: config.issuer,
     maxTokenBytes: config.maxTokenBytes,
+    maxTokenLifetimeSec: config.maxTokenLifetimeSec,
     insecureOpen: config.insecureOpen,
   })
 }

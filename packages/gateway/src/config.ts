@@ -48,6 +48,8 @@ export interface GatewayConfig {
   issuer: string | undefined
   /** Longest accepted token, bytes. @default 4096 */
   maxTokenBytes: number
+  /** Longest remaining token lifetime accepted, seconds (0 = no cap). @default 0 */
+  maxTokenLifetimeSec: number
   /** Allowed browser origins (CORS and WebSocket upgrades). @default [] (same host only) */
   corsOrigins: string[]
   /** WebSocket connections per client IP (0 = unlimited). @default 64 */
@@ -116,6 +118,7 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
   { key: 'audience', flag: '--audience', env: ['JOBCAST_AUDIENCE'], kind: 'string', arg: '<aud>', help: 'required aud claim of job tokens' },
   { key: 'issuer', flag: '--issuer', env: ['JOBCAST_ISSUER'], kind: 'string', arg: '<iss>', help: 'required iss claim of job tokens' },
   { key: 'maxTokenBytes', flag: '--max-token-bytes', env: ['JOBCAST_MAX_TOKEN_BYTES'], kind: 'int', arg: '<n>', help: 'longest accepted token, bytes' },
+  { key: 'maxTokenLifetimeSec', flag: '--max-token-lifetime', env: ['JOBCAST_MAX_TOKEN_LIFETIME'], kind: 'int', arg: '<s>', help: 'refuse tokens whose exp is more than this many seconds ahead (0 = no cap)' },
   { key: 'corsOrigins', flag: '--cors-origin', env: ['JOBCAST_CORS_ORIGIN'], kind: 'list', arg: '<origin>', help: 'allowed browser origin (repeatable or comma-separated)' },
   { key: 'maxConnectionsPerIp', flag: '--max-connections-per-ip', env: ['JOBCAST_MAX_CONNECTIONS_PER_IP'], kind: 'int', arg: '<n>', help: 'WebSocket connections per client IP (0 = unlimited)' },
   { key: 'maxSsePerIp', flag: '--max-sse-per-ip', env: ['JOBCAST_MAX_SSE_PER_IP'], kind: 'int', arg: '<n>', help: 'SSE streams per client IP (0 = unlimited)' },
@@ -150,6 +153,7 @@ export const DEFAULT_CONFIG: Readonly<GatewayConfig> = Object.freeze({
   audience: undefined,
   issuer: undefined,
   maxTokenBytes: 4_096,
+  maxTokenLifetimeSec: 0,
   corsOrigins: [],
   maxConnectionsPerIp: 64,
   maxSsePerIp: 32,
