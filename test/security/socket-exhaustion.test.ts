@@ -45,11 +45,15 @@ async function openIdle(count: number, localAddress: string): Promise<IdleSocket
   )
 }
 
-/** GET from another address; resolves with the status and the first body chunk. */
-function get(path: string, localAddress: string): Promise<{ status: number; first: string; close(): void }> {
+/** GET from another address; resolves at the first body chunk with the status and the body so far. */
+function get(path: string, localAddress: string): Promise<{ status: number; body(): string; close(): void }> {
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port: gw.port, path, localAddress, agent: false }, (res) => {
-      res.once('data', (chunk: Buffer) => resolve({ status: res.statusCode ?? 0, first: chunk.toString(), close: () => req.destroy() }))
+      let body = ''
+      res.on('data', (chunk: Buffer) => {
+        body += chunk.toString()
+        resolve({ status: res.statusCode ?? 0, body: () => body, close: () => req.destroy() })
+      })
     })
     req.on('error', reject)
     req.end()
@@ -71,6 +75,7 @@ describe('TCP connections', () => {
     await gw.gateway.bus.publish({ id: 'fd-job', status: 'active', progress: 1 })
     expect((await get('/v1/jobs/fd-job', '127.0.0.2')).status).toBe(200)
     const sse = await get('/v1/jobs/fd-job/events', '127.0.0.2')
+    const streamsOpenedAt = Date.now()
     expect(sse.status).toBe(200)
     const ws = new WebSocket(gw.wsUrl, { localAddress: '127.0.0.2' })
     const frames: string[] = []
@@ -85,9 +90,11 @@ describe('TCP connections', () => {
     expect(lastClosed - openedAt).toBeLessThan(REQUEST_TIMEOUT_MS * 3)
     await expect.poll(() => hooks.sockets.count('127.0.0.1')).toBe(0)
 
-    // The SSE stream and the WebSocket outlive the request timeout and still deliver.
+    // The SSE stream and the WebSocket outlive the request timeout (twice over) and still deliver.
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, streamsOpenedAt + 2 * REQUEST_TIMEOUT_MS - Date.now())))
     await gw.gateway.bus.publish({ id: 'fd-job', status: 'active', progress: 2 })
     await expect.poll(() => frames.some((f) => f.includes('"progress":2'))).toBe(true)
+    await expect.poll(() => sse.body().includes('"progress":2')).toBe(true)
     expect(ws.readyState).toBe(WebSocket.OPEN)
     expect(hooks.sockets.count('127.0.0.2')).toBe(2)
     sse.close()
