@@ -9,13 +9,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import type { Hono } from 'hono'
 import type { ErrorCode } from '../protocol.js'
-import { rawHeader } from '../raw-header.js'
 import { clientIpOf } from './client-ip.js'
 import { createConnectionCounter, type ConnectionCounter } from './connection-counter.js'
 import { allowedOrigin, corsFor, corsMiddleware } from './cors.js'
 import { connectionLimitMiddleware, holdUntilClosed, rateLimitMessage, rateLimitMiddleware, tooManyStreamsMessage, type RateLimitRoute } from './http-guards.js'
 import { createOriginPolicy, type OriginPolicy } from './origin-policy.js'
 import { createRateLimiter } from './rate-limiter.js'
+import { requestOriginOf } from './request-origin.js'
 import { createSocketGuard } from './socket-guard.js'
 import { createUpgradeGuard, type UpgradeDecision } from './upgrade-guard.js'
 import type { WsUpgradeDecision } from '../ws/server.js'
@@ -153,10 +153,6 @@ export function createSecurityHooks(options: SecurityOptions = {}): SecurityHook
   const subscribeRoute: RateLimitRoute = {
     advice: 'too many subscriptions from this address: wait {s} s (Retry-After) and keep streams open instead of reopening them; the limit is --subscribe-rate',
   }
-  const header = (req: IncomingMessage, name: string): string | undefined => {
-    const v = req.headers[name]
-    return Array.isArray(v) ? v.join(',') : v
-  }
   return {
     origins,
     wsConnections,
@@ -167,7 +163,7 @@ export function createSecurityHooks(options: SecurityOptions = {}): SecurityHook
     },
     admitSocket: socketGuard.admit,
     beforeRoutes(app) {
-      app.use('*', corsMiddleware(origins))
+      app.use('*', corsMiddleware(origins, { trustProxyHops: o.trustProxyHops }))
       // `--poll-rate 0` turns limiting off: then the polling route runs no middleware of its own.
       if (o.pollRatePerSec > 0 && Number.isFinite(o.pollRatePerSec)) app.use('/v1/jobs/:id', rateLimitMiddleware(limiter, o.trustProxyHops))
       const sse = connectionLimitMiddleware(sseConnections, o.trustProxyHops)
@@ -175,8 +171,7 @@ export function createSecurityHooks(options: SecurityOptions = {}): SecurityHook
       app.use('/v1/events', rateLimitMiddleware(subscribes, o.trustProxyHops, { ...subscribeRoute, cost: (c) => c.req.queries('id')?.length ?? 1 }), sse)
     },
     admitSse(req, res, jobs) {
-      const raw = req.rawHeaders
-      const cors = corsFor(allowedOrigin(origins, rawHeader(raw, 'origin') ?? '', () => rawHeader(raw, 'host', true)))
+      const cors = corsFor(allowedOrigin(origins, requestOriginOf(req, o.trustProxyHops)))
       const ip = clientIpOf(req, o.trustProxyHops)
       const rate = subscribes.take(ip, jobs)
       if (!rate.ok) {
@@ -190,11 +185,7 @@ export function createSecurityHooks(options: SecurityOptions = {}): SecurityHook
       return { ok: true, headers: cors }
     },
     checkUpgrade: (req) => {
-      const decision = guard({
-        origin: header(req, 'origin'),
-        host: header(req, 'host'),
-        ip: clientIpOf(req, o.trustProxyHops),
-      })
+      const decision = guard({ ...requestOriginOf(req, o.trustProxyHops), ip: clientIpOf(req, o.trustProxyHops) })
       // `--subscribe-rate 0`: no per-socket admit closure to keep for the socket's lifetime.
       if (!decision.ok || !subscribeLimited) return decision
       const ip = decision.ip

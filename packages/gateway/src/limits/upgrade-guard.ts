@@ -6,11 +6,10 @@
  */
 import type { ConnectionCounter } from './connection-counter.js'
 import type { OriginPolicy } from './origin-policy.js'
+import type { RequestOrigin } from './request-origin.js'
 
 /** What the guard needs to know about an upgrade request. */
-export interface UpgradeRequestInfo {
-  readonly origin: string | undefined
-  readonly host: string | undefined
+export interface UpgradeRequestInfo extends RequestOrigin {
   /** The address per-IP limits count (`clientIpOf` in client-ip.ts). */
   readonly ip: string
 }
@@ -29,7 +28,7 @@ export interface UpgradeGuardOptions {
 /** Creates the upgrade check. */
 export function createUpgradeGuard(options: UpgradeGuardOptions): (request: UpgradeRequestInfo) => UpgradeDecision {
   return (request) => {
-    if (!options.origins.allows(request.origin, request.host))
+    if (!options.origins.allows(request.origin, request))
       return {
         ok: false,
         status: 403,
