@@ -4,6 +4,7 @@ import { clientIp } from '../src/limits/client-ip.js'
 import { createConnectionCounter } from '../src/limits/connection-counter.js'
 import { corsMiddleware } from '../src/limits/cors.js'
 import { createOriginPolicy } from '../src/limits/origin-policy.js'
+import { readRequestOrigin } from '../src/limits/request-origin.js'
 import { createUpgradeGuard } from '../src/limits/upgrade-guard.js'
 
 /** Where a request was sent (Host header and scheme). */
@@ -77,6 +78,20 @@ describe('origin policy', () => {
       expect(() => createOriginPolicy([entry])).toThrow(/\[jobcast\] --cors-origin/)
     },
   )
+})
+
+describe('request origin', () => {
+  const from = (headers: Record<string, string>) => (name: string) => headers[name]
+
+  it('takes the scheme from the connection, or from X-Forwarded-Proto only behind a trusted proxy', () => {
+    const sent = { origin: 'https://gw.example', host: 'gw.example', 'x-forwarded-proto': 'https' }
+    expect(readRequestOrigin(from(sent), false, 0)).toEqual({ origin: 'https://gw.example', host: 'gw.example', scheme: 'http' })
+    expect(readRequestOrigin(from(sent), false, 1)).toEqual({ origin: 'https://gw.example', host: 'gw.example', scheme: 'https' })
+    expect(readRequestOrigin(from(sent), true, 0).scheme).toBe('https')
+    expect(readRequestOrigin(from({ ...sent, 'x-forwarded-proto': 'https, http' }), false, 1).scheme).toBe('http')
+    expect(readRequestOrigin(from({ ...sent, 'x-forwarded-proto': 'gopher' }), true, 1).scheme).toBe('https')
+    expect(readRequestOrigin(from({ host: 'gw.example' }), false, 0)).toEqual({ origin: undefined, host: undefined, scheme: 'http' })
+  })
 })
 
 describe('CORS middleware', () => {
