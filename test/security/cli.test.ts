@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url'
 import WebSocket from 'ws'
 import { afterEach, describe, expect, it } from 'vitest'
 import { mint, SECRET } from './tokens.js'
+import { upgradeStatus as upgrade } from './upgrade.js'
 
 const cli = fileURLToPath(new URL('../../packages/gateway/dist/cli.js', import.meta.url))
 const children: ChildProcess[] = []
@@ -45,14 +46,6 @@ function run(args: string[], env: Record<string, string> = {}, until = /listenin
   })
 }
 
-function upgrade(url: string, headers: Record<string, string>): Promise<number> {
-  return new Promise((resolve) => {
-    const ws = new WebSocket(url, { headers })
-    ws.on('unexpected-response', (_q, res) => (res.resume(), resolve(res.statusCode ?? 0)))
-    ws.on('open', () => (ws.close(), resolve(101)))
-    ws.on('error', () => undefined)
-  })
-}
 
 describe('jobcast-gateway CLI security', () => {
   it('refuses to start without a key and says how to fix it', async () => {

@@ -3,10 +3,10 @@
  * address (a port a proxy appended is stripped). A value that is not an address falls back
  * to the TCP peer, so rotating ports or junk cannot buy a fresh per-IP bucket.
  */
-import WebSocket from 'ws'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createSecurityHooks, type SecurityHooks } from '../../packages/gateway/src/limits/security-hooks.js'
 import { startGateway, type TestGateway } from '../support/gateway.js'
+import { tryUpgrade } from './upgrade.js'
 
 let gw: TestGateway
 let hooks: SecurityHooks
@@ -19,26 +19,10 @@ afterAll(() => gw?.close())
 
 /** Opens WebSockets with these `X-Forwarded-For` values; resolves with their statuses (101 = open). */
 async function openAll(forwardedFor: readonly string[]): Promise<{ statuses: number[]; close(): Promise<void> }> {
-  const open: WebSocket[] = []
-  const statuses = await Promise.all(
-    forwardedFor.map(
-      (value) =>
-        new Promise<number>((resolve) => {
-          const ws = new WebSocket(gw.wsUrl, { headers: { 'x-forwarded-for': value } })
-          ws.on('open', () => {
-            open.push(ws)
-            resolve(101)
-          })
-          ws.on('unexpected-response', (_request, res) => {
-            res.resume()
-            resolve(res.statusCode ?? 0)
-          })
-          ws.on('error', () => resolve(-1))
-        }),
-    ),
-  )
+  const attempts = await Promise.all(forwardedFor.map((value) => tryUpgrade(gw.wsUrl, { headers: { 'x-forwarded-for': value } })))
+  const open = attempts.flatMap((a) => (a.ws ? [a.ws] : []))
   return {
-    statuses,
+    statuses: attempts.map((a) => a.status),
     close: async () => {
       await Promise.all(open.map((ws) => new Promise((resolve) => (ws.once('close', resolve), ws.close()))))
       await expect.poll(() => hooks.wsConnections.size).toBe(0)

@@ -6,12 +6,12 @@
  */
 import { generateKeyPairSync } from 'node:crypto'
 import { connect } from 'node:net'
-import WebSocket from 'ws'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createJwtAuthorizer } from '../../packages/gateway/src/auth/jwt-authorizer.js'
 import { createSecurityHooks } from '../../packages/gateway/src/limits/security-hooks.js'
 import { startGateway, type TestGateway } from '../support/gateway.js'
 import { mint, SECRET } from './tokens.js'
+import { upgradeStatus as upgradeTo } from './upgrade.js'
 
 let gw: TestGateway
 
@@ -23,15 +23,7 @@ beforeAll(async () => {
 })
 afterAll(() => gw?.close())
 
-/** Upgrade with these headers; the HTTP status of a refusal, or 101. */
-function upgradeStatus(headers: Record<string, string>): Promise<number> {
-  return new Promise((resolve) => {
-    const ws = new WebSocket(gw.wsUrl, { headers })
-    ws.on('unexpected-response', (_request, res) => (res.resume(), resolve(res.statusCode ?? 0)))
-    ws.on('open', () => (ws.close(), resolve(101)))
-    ws.on('error', () => undefined)
-  })
-}
+const upgradeStatus = (headers: Record<string, string>): Promise<number> => upgradeTo(gw.wsUrl, headers)
 
 describe('same-host origin', () => {
   it('allows the gateway own origin, and refuses another scheme or port', async () => {
