@@ -2,21 +2,20 @@
  * A complete gateway: bus, hub, HTTP app and WebSocket endpoint, listening on its own server
  * or attached to yours, with a bounded graceful shutdown.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { getRequestListener } from '@hono/node-server'
 import type { Hono } from 'hono'
 import { createApp } from './app.js'
-import { answerClientError } from './client-error.js'
 import type { Authorizer } from './auth/authorizer.js'
 import type { Bus } from './bus/bus.js'
 import { createMemoryBus } from './bus/memory-bus.js'
 import { createRedisBus } from './bus/redis-bus.js'
 import { JobcastError } from './errors.js'
 import { JobHub } from './hub.js'
-import { closeSilentSockets } from './limits/socket-guard.js'
 import { createSecurityHooks, type SecurityHooks, type SecurityOptions } from './limits/security-hooks.js'
+import { createOwnServer } from './own-server.js'
 import { ConnectionRegistry } from './registry.js'
 import { createSseRouteDeps, type SseRouteSettings } from './routes/events-sse.js'
 import { createNodeSseHandler } from './routes/sse-node.js'
@@ -264,20 +263,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     attach,
     handleUpgrade: ws.handleUpgrade,
     listen(port = 3030, host = '127.0.0.1') {
-      const requestTimeout = options.requestTimeoutMs ?? 5_000
-      const server = createServer(requestTimeout <= 0 ? {} : {
-        // One bound for the headers and the whole request: every request the gateway serves is a GET or a small POST.
-        headersTimeout: requestTimeout,
-        requestTimeout,
-        // Node's own check runs every 30 s by default, which would let idle sockets live up to 30 s past the bound.
-        connectionsCheckingInterval: Math.min(1_000, requestTimeout),
-        // Idle time between keep-alive requests (Node's default, stated so it stays bounded).
-        keepAliveTimeout: 5_000,
-      })
-      if (requestTimeout > 0) server.on('connection', closeSilentSockets(requestTimeout))
+      const server = createOwnServer(options.requestTimeoutMs ?? 5_000)
       attach(server)
-      // Only on a server of our own: an attached server keeps its owner's handling.
-      server.on('clientError', answerClientError)
       return new Promise((resolve, reject) => {
         server.once('error', reject)
         server.listen(port, host, () => {

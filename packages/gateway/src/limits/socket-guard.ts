@@ -46,18 +46,3 @@ export function createSocketGuard(options: SocketGuardOptions): SocketGuard {
     },
   }
 }
-
-/**
- * A server `connection` listener closing a socket that has sent no byte within `timeoutMs`.
- * Node's `headersTimeout` starts only with a request's first byte, so without this a silent
- * socket would hold its file descriptor until the peer leaves.
- */
-export function closeSilentSockets(timeoutMs: number): (socket: Socket) => void {
-  return (socket) => {
-    // A timer, not socket.setTimeout(): that one is the HTTP server's (keep-alive, server.timeout).
-    const timer = setTimeout(() => {
-      if (socket.bytesRead === 0) socket.destroy()
-    }, timeoutMs)
-    timer.unref()
-  }
-}
