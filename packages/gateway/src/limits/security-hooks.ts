@@ -1,9 +1,9 @@
 /**
  * Turns the browser-facing security settings into the gateway's hooks: `beforeRoutes`
- * (CORS, polling rate limit, SSE streams per IP) and `checkUpgrade` (origin allow-list and
- * connections per IP for WebSockets), `admitSocket` (TCP connections per IP and in total).
- * `createGateway()` applies them by default (its `security`
- * option); spread them yourself (`createGateway({ ...createSecurityHooks(options), authorizer })`) to share them.
+ * (CORS, polling rate limit, SSE streams per IP), `checkUpgrade` (origin allow-list and
+ * connections per IP for WebSockets) and `admitSocket` (TCP connections per IP and in
+ * total). `createGateway()` applies them by default (its `security` option); spread them
+ * yourself (`createGateway({ ...createSecurityHooks(options), authorizer })`) to share them.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
