@@ -102,6 +102,25 @@ describe('TCP connections', () => {
     await expect.poll(() => hooks.sockets.count('127.0.0.2')).toBe(0)
   })
 
+  it('answers a request whose headers trickle in slower than the request timeout with 408, and closes it', async () => {
+    const startedAt = Date.now()
+    const { answer, closedAfter } = await new Promise<{ answer: string; closedAfter: number }>((resolve, reject) => {
+      const socket = connect({ port: gw.port, host: '127.0.0.1', localAddress: '127.0.0.8' })
+      let answer = ''
+      const drip = setInterval(() => socket.writable && socket.write(`x-drip-${Date.now()}: 1\r\n`), 200)
+      socket.on('data', (chunk) => (answer += chunk.toString()))
+      socket.on('error', reject)
+      socket.on('close', () => {
+        clearInterval(drip)
+        resolve({ answer, closedAfter: Date.now() - startedAt })
+      })
+      socket.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n')
+    })
+    expect(answer).toMatch(/^HTTP\/1\.1 408 /)
+    expect(answer).toMatch(/"code":"bad_request"/)
+    expect(closedAfter).toBeLessThan(REQUEST_TIMEOUT_MS * 3)
+  })
+
   it('caps sockets in total, and admits again when they close', async () => {
     const refusedBefore = hooks.refusedSockets
     const groups = await Promise.all(['127.0.0.3', '127.0.0.4', '127.0.0.5', '127.0.0.6'].map((address) => openIdle(40, address)))
