@@ -4,11 +4,15 @@
  * are enforced by the built `jobcast-gateway` exactly as configured by its flags.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { generateKeyPairSync } from 'node:crypto'
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import WebSocket from 'ws'
 import { afterEach, describe, expect, it } from 'vitest'
 import { mint, SECRET } from './tokens.js'
+import { upgradeStatus as upgrade } from './upgrade.js'
 
 const cli = fileURLToPath(new URL('../../packages/gateway/dist/cli.js', import.meta.url))
 const children: ChildProcess[] = []
@@ -42,14 +46,6 @@ function run(args: string[], env: Record<string, string> = {}, until = /listenin
   })
 }
 
-function upgrade(url: string, headers: Record<string, string>): Promise<number> {
-  return new Promise((resolve) => {
-    const ws = new WebSocket(url, { headers })
-    ws.on('unexpected-response', (_q, res) => (res.resume(), resolve(res.statusCode ?? 0)))
-    ws.on('open', () => (ws.close(), resolve(101)))
-    ws.on('error', () => undefined)
-  })
-}
 
 describe('jobcast-gateway CLI security', () => {
   it('refuses to start without a key and says how to fix it', async () => {
@@ -65,6 +61,33 @@ describe('jobcast-gateway CLI security', () => {
     const { code, out } = await run([], { JOBCAST_SECRET: 'too-short' })
     expect(code).not.toBe(0)
     expect(out).toMatch(/at least 32/)
+  })
+
+  it('refuses a private key given as --public-key, with exit code 2', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'jobcast-key-'))
+    try {
+      const file = join(dir, 'signing.pem')
+      writeFileSync(file, generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }))
+      const { code, out } = await run(['--public-key', file])
+      expect(code).toBe(2)
+      expect(out).toMatch(/^\[jobcast\] the key given as public key is a private key/m)
+      expect(out).not.toMatch(/listening on/)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('caps token lifetime with --max-token-lifetime', async () => {
+    const { url, out } = await run(['--max-token-lifetime', '120'], { JOBCAST_SECRET: SECRET })
+    expect(url, out).toBeDefined()
+    const status = async (exp: number): Promise<number> => {
+      const token = await mint({ jobs: ['user-1:*'], exp: Math.floor(Date.now() / 1000) + exp })
+      const res = await fetch(`${url as string}/v1/jobs/user-1:x`, { headers: { authorization: `Bearer ${token}` } })
+      await res.body?.cancel()
+      return res.status
+    }
+    expect(await status(3_600)).toBe(401)
+    expect(await status(60)).toBe(404)
   })
 
   it('starts in open mode only when asked, with a loud warning', async () => {
@@ -107,7 +130,7 @@ describe('jobcast-gateway CLI security', () => {
 
   it('lists the security flags in --help', async () => {
     const { out } = await run(['--help'], {}, /$^/)
-    for (const flag of ['--secret', '--public-key', '--jwks', '--audience', '--issuer', '--cors-origin', '--max-connections-per-ip', '--max-sse-per-ip', '--poll-rate', '--max-token-bytes', '--insecure-open']) {
+    for (const flag of ['--secret', '--public-key', '--jwks', '--audience', '--issuer', '--cors-origin', '--max-connections-per-ip', '--max-sse-per-ip', '--poll-rate', '--max-token-bytes', '--max-token-lifetime', '--max-sockets-per-ip', '--max-sockets', '--request-timeout', '--insecure-open']) {
       expect(out).toContain(flag)
     }
   })

@@ -4,13 +4,13 @@
  * cannot bypass, the polling rate limit, and forged X-Forwarded-For.
  */
 import { request } from 'node:http'
-import WebSocket from 'ws'
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
 import { createJwtAuthorizer } from '../../packages/gateway/src/auth/jwt-authorizer.js'
 import { createSecurityHooks, type SecurityHooks } from '../../packages/gateway/src/limits/security-hooks.js'
 import { startGateway, type TestGateway } from '../support/gateway.js'
 import { openSse, openWs } from '../support/clients.js'
 import { AUDIENCE, ISSUER, mint, SECRET } from './tokens.js'
+import { tryUpgrade, upgradeStatus as upgradeTo } from './upgrade.js'
 
 const APP = 'https://app.example.com'
 let gw: TestGateway
@@ -25,21 +25,7 @@ beforeAll(async () => {
 })
 afterAll(() => gw?.close())
 
-/** Upgrade attempt: resolves with the HTTP status of a refusal, or 101 when accepted (then closes). */
-function upgradeStatus(headers: Record<string, string>): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(gw.wsUrl, { headers })
-    ws.on('unexpected-response', (_req, res) => {
-      resolve(res.statusCode ?? 0)
-      res.resume()
-    })
-    ws.on('open', () => {
-      resolve(101)
-      ws.close()
-    })
-    ws.on('error', (e) => (e.message.includes('Unexpected server response') ? undefined : reject(e)))
-  })
-}
+const upgradeStatus = (headers: Record<string, string>): Promise<number> => upgradeTo(gw.wsUrl, headers)
 
 describe('token expiry mid-stream', () => {
   it('ends the SSE stream and the WebSocket subscription with token_expired, after delivering events', async () => {
@@ -116,23 +102,9 @@ describe('cross-site WebSocket hijacking', () => {
 
 describe('per-IP limits', () => {
   it('caps WebSockets per IP however many are opened, and frees slots when they close', async () => {
-    const open: WebSocket[] = []
-    const results = await Promise.all(
-      Array.from({ length: 10 }, () =>
-        new Promise<number>((resolve) => {
-          const ws = new WebSocket(gw.wsUrl)
-          ws.on('open', () => {
-            open.push(ws)
-            resolve(101)
-          })
-          ws.on('unexpected-response', (_q, res) => {
-            res.resume()
-            resolve(res.statusCode ?? 0)
-          })
-          ws.on('error', () => undefined)
-        }),
-      ),
-    )
+    const attempts = await Promise.all(Array.from({ length: 10 }, () => tryUpgrade(gw.wsUrl)))
+    const results = attempts.map((a) => a.status)
+    const open = attempts.flatMap((a) => (a.ws ? [a.ws] : []))
     expect(results.filter((s) => s === 101)).toHaveLength(3)
     expect(results.filter((s) => s === 429)).toHaveLength(7)
     expect(hooks.wsConnections.count('127.0.0.1')).toBe(3)

@@ -4,8 +4,8 @@
  */
 import { Hono, type Context } from 'hono'
 import type { Authorizer } from './auth/authorizer.js'
-import { isJobcastError } from './errors.js'
 import { nodeBindings } from './node-bindings.js'
+import { publicError } from './public-error.js'
 import type { JobHub } from './hub.js'
 import { ConnectionRegistry } from './registry.js'
 import { corsHeaders } from './limits/cors.js'
@@ -76,10 +76,9 @@ export function createApp(deps: AppDeps): Hono {
   deps.extraRoutes?.(app)
 
   app.notFound((c) => errorResponse(404, 'not_found', `no route ${c.req.method} ${new URL(c.req.url).pathname}: see docs/protocol.md`))
-  app.onError((error) => {
-    if (isJobcastError(error)) return errorResponse(statusForCode(error.code), error.code, error.message)
-    console.error('[jobcast] unexpected error while serving a request:', error)
-    return errorResponse(500, 'internal', 'internal error: the gateway logged it')
+  app.onError((error, c) => {
+    const { code, message } = publicError(error, `${c.req.method} ${c.req.routePath}`)
+    return errorResponse(statusForCode(code), code, message)
   })
   return app
 }

@@ -18,6 +18,7 @@ export function authorizerFromConfig(config: GatewayConfig): AuthSetup {
     audience: config.audience,
     issuer: config.issuer,
     maxTokenBytes: config.maxTokenBytes,
+    maxTokenLifetimeSec: config.maxTokenLifetimeSec,
     insecureOpen: config.insecureOpen,
   })
 }
@@ -28,6 +29,8 @@ export function securityFromConfig(config: GatewayConfig): SecurityHooks {
     corsOrigins: config.corsOrigins,
     maxConnectionsPerIp: config.maxConnectionsPerIp,
     maxSsePerIp: config.maxSsePerIp,
+    maxSocketsPerIp: config.maxSocketsPerIp,
+    maxSockets: config.maxSockets,
     ...parsePollRate(config.pollRate),
     ...parseSubscribeRate(config.subscribeRate),
     trustProxyHops: config.trustProxyHops,
@@ -50,6 +53,7 @@ export function gatewayOptionsFromConfig(config: GatewayConfig, authorizer: Auth
     maxFrameBytes: config.maxFrameBytes,
     maxBufferedBytes: config.maxBufferedBytes,
     maxJobsPerStream: config.maxJobsPerStream,
+    requestTimeoutMs: config.requestTimeoutMs,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
   }
 }

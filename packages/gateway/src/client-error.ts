@@ -5,13 +5,13 @@
  */
 import type { ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
-import { errorBodyJson } from './routes/http-error.js'
+import { endSocketWithError } from './routes/http-error.js'
 
-/** Status line and message for a parser error code (as Node's own default handler picks them). */
-function describe(code: string | undefined): { status: string; message: string } {
-  if (code === 'HPE_HEADER_OVERFLOW') return { status: '431 Request Header Fields Too Large', message: 'request headers too large: send a short token (Authorization or ?token=) and fewer headers' }
-  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return { status: '408 Request Timeout', message: 'request not received in time: send it again' }
-  return { status: '400 Bad Request', message: 'malformed HTTP request: see docs/protocol.md' }
+/** Status and message for a parser error code (as Node's own default handler picks them). */
+function describe(code: string | undefined): { status: number; message: string } {
+  if (code === 'HPE_HEADER_OVERFLOW') return { status: 431, message: 'request headers too large: send a short token (Authorization or ?token=) and fewer headers' }
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return { status: 408, message: 'request not received in time: send it again' }
+  return { status: 400, message: 'malformed HTTP request: see docs/protocol.md' }
 }
 
 /** A `clientError` listener for the gateway's own HTTP server. */
@@ -23,9 +23,5 @@ export function answerClientError(error: Error & { code?: string }, socket: Dupl
     return
   }
   const { status, message } = describe(error.code)
-  const body = errorBodyJson('bad_request', message)
-  socket.end(
-    `HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\n` +
-      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-  )
+  endSocketWithError(socket, status, 'bad_request', message)
 }

@@ -48,12 +48,20 @@ export interface GatewayConfig {
   issuer: string | undefined
   /** Longest accepted token, bytes. @default 4096 */
   maxTokenBytes: number
+  /** Longest remaining token lifetime accepted, seconds (0 = no cap). @default 0 */
+  maxTokenLifetimeSec: number
   /** Allowed browser origins (CORS and WebSocket upgrades). @default [] (same host only) */
   corsOrigins: string[]
   /** WebSocket connections per client IP (0 = unlimited). @default 64 */
   maxConnectionsPerIp: number
   /** SSE streams per client IP (0 = unlimited). @default 32 */
   maxSsePerIp: number
+  /** TCP connections per client IP, idle ones included (0 = unlimited; not applied with `trustProxyHops`). @default 128 */
+  maxSocketsPerIp: number
+  /** TCP connections in total (0 = unlimited). @default 10000 */
+  maxSockets: number
+  /** Time a connection has to deliver a complete request, ms (a silent socket is closed after it). @default 5000 */
+  requestTimeoutMs: number
   /** Polling rate per client IP: `<per-second>[:<burst>]`. @default '20:40' */
   pollRate: string
   /** Subscription rate per client IP (WebSocket subscribes + SSE stream opens, per job): `<per-second>[:<burst>]`. @default '50:500' */
@@ -110,9 +118,13 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
   { key: 'audience', flag: '--audience', env: ['JOBCAST_AUDIENCE'], kind: 'string', arg: '<aud>', help: 'required aud claim of job tokens' },
   { key: 'issuer', flag: '--issuer', env: ['JOBCAST_ISSUER'], kind: 'string', arg: '<iss>', help: 'required iss claim of job tokens' },
   { key: 'maxTokenBytes', flag: '--max-token-bytes', env: ['JOBCAST_MAX_TOKEN_BYTES'], kind: 'int', arg: '<n>', help: 'longest accepted token, bytes' },
+  { key: 'maxTokenLifetimeSec', flag: '--max-token-lifetime', env: ['JOBCAST_MAX_TOKEN_LIFETIME'], kind: 'int', arg: '<s>', help: 'refuse tokens whose exp is more than this many seconds ahead (0 = no cap)' },
   { key: 'corsOrigins', flag: '--cors-origin', env: ['JOBCAST_CORS_ORIGIN'], kind: 'list', arg: '<origin>', help: 'allowed browser origin (repeatable or comma-separated)' },
   { key: 'maxConnectionsPerIp', flag: '--max-connections-per-ip', env: ['JOBCAST_MAX_CONNECTIONS_PER_IP'], kind: 'int', arg: '<n>', help: 'WebSocket connections per client IP (0 = unlimited)' },
   { key: 'maxSsePerIp', flag: '--max-sse-per-ip', env: ['JOBCAST_MAX_SSE_PER_IP'], kind: 'int', arg: '<n>', help: 'SSE streams per client IP (0 = unlimited)' },
+  { key: 'maxSocketsPerIp', flag: '--max-sockets-per-ip', env: ['JOBCAST_MAX_SOCKETS_PER_IP'], kind: 'int', arg: '<n>', help: 'TCP connections per client IP, idle ones included (0 = unlimited; off behind --trust-proxy)' },
+  { key: 'maxSockets', flag: '--max-sockets', env: ['JOBCAST_MAX_SOCKETS'], kind: 'int', arg: '<n>', help: 'TCP connections in total (0 = unlimited)' },
+  { key: 'requestTimeoutMs', flag: '--request-timeout', env: ['JOBCAST_REQUEST_TIMEOUT'], kind: 'int', arg: '<ms>', help: 'time a connection has to send a complete request, ms (0 = Node defaults)' },
   { key: 'pollRate', flag: '--poll-rate', env: ['JOBCAST_POLL_RATE'], kind: 'string', arg: '<r[:b]>', help: 'polling requests per second per IP [:burst] (0 = unlimited)' },
   { key: 'subscribeRate', flag: '--subscribe-rate', env: ['JOBCAST_SUBSCRIBE_RATE'], kind: 'string', arg: '<r[:b]>', help: 'job subscriptions per second per IP [:burst], WebSocket and SSE (0 = unlimited)' },
   { key: 'trustProxyHops', flag: '--trust-proxy', env: ['JOBCAST_TRUST_PROXY'], kind: 'int', arg: '<hops>', help: 'reverse proxies trusted for X-Forwarded-For' },
@@ -141,9 +153,13 @@ export const DEFAULT_CONFIG: Readonly<GatewayConfig> = Object.freeze({
   audience: undefined,
   issuer: undefined,
   maxTokenBytes: 4_096,
+  maxTokenLifetimeSec: 0,
   corsOrigins: [],
   maxConnectionsPerIp: 64,
   maxSsePerIp: 32,
+  maxSocketsPerIp: 128,
+  maxSockets: 10_000,
+  requestTimeoutMs: 5_000,
   pollRate: '20:40',
   subscribeRate: '50:500',
   trustProxyHops: 0,

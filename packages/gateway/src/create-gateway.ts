@@ -2,13 +2,12 @@
  * A complete gateway: bus, hub, HTTP app and WebSocket endpoint, listening on its own server
  * or attached to yours, with a bounded graceful shutdown.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
+import type { AddressInfo, Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { getRequestListener } from '@hono/node-server'
 import type { Hono } from 'hono'
 import { createApp } from './app.js'
-import { answerClientError } from './client-error.js'
 import type { Authorizer } from './auth/authorizer.js'
 import type { Bus } from './bus/bus.js'
 import { createMemoryBus } from './bus/memory-bus.js'
@@ -16,6 +15,7 @@ import { createRedisBus } from './bus/redis-bus.js'
 import { JobcastError } from './errors.js'
 import { JobHub } from './hub.js'
 import { createSecurityHooks, type SecurityHooks, type SecurityOptions } from './limits/security-hooks.js'
+import { createOwnServer } from './own-server.js'
 import { ConnectionRegistry } from './registry.js'
 import { createSseRouteDeps, type SseRouteSettings } from './routes/events-sse.js'
 import { createNodeSseHandler } from './routes/sse-node.js'
@@ -60,6 +60,12 @@ export interface GatewayOptions {
    */
   checkUpgrade?: UpgradeCheck
   /**
+   * Listener run on every TCP connection the server accepts (caps per IP and in total, before
+   * any request). Like `checkUpgrade`, it comes with `...createSecurityHooks(options)`.
+   * @default the socket caps of `security`
+   */
+  admitSocket?: (socket: Socket) => void
+  /**
    * Browser-facing limits (CORS and WebSocket origin allow-list, connections and SSE streams
    * per IP, polling rate), with the CLI's defaults, so a library gateway is as hard to abuse as
    * the CLI one. `false` turns them off (tests, or limits enforced in front of the gateway).
@@ -84,6 +90,15 @@ export interface GatewayOptions {
   maxJobsPerStream?: number
   /** `Retry-After` on polling while a job runs, seconds. @default 1 */
   pollRetryAfterSeconds?: number
+  /**
+   * Time a connection has to deliver a complete request (headers and body), ms, on the server
+   * `listen()` creates; a socket that sends nothing is closed after it too. It ends when the
+   * request is received, so SSE streams and WebSockets live on. An `attach()`ed server keeps
+   * its own `headersTimeout` and `requestTimeout`. `0` keeps Node's defaults (60 s for the
+   * headers, 300 s for the request, silent sockets never closed).
+   * @default 5000
+   */
+  requestTimeoutMs?: number
   /** Bound on `close()`, ms: past it remaining sockets are destroyed. @default 5000 */
   shutdownTimeoutMs?: number
   /**
@@ -201,8 +216,10 @@ export function createGateway(options: GatewayOptions): Gateway {
   const servers = new Set<Server>()
   let closing: Promise<void> | undefined
 
+  const admitSocket = options.admitSocket ?? security?.admitSocket
   const attach = (server: Server): void => {
     servers.add(server)
+    if (admitSocket) server.on('connection', admitSocket)
     server.on('request', listener)
     server.on('upgrade', ws.handleUpgrade)
   }
@@ -246,10 +263,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     attach,
     handleUpgrade: ws.handleUpgrade,
     listen(port = 3030, host = '127.0.0.1') {
-      const server = createServer()
+      const server = createOwnServer(options.requestTimeoutMs ?? 5_000)
       attach(server)
-      // Only on a server of our own: an attached server keeps its owner's handling.
-      server.on('clientError', answerClientError)
       return new Promise((resolve, reject) => {
         server.once('error', reject)
         server.listen(port, host, () => {

@@ -157,6 +157,21 @@ describe('JWT authorizer (HS256)', () => {
   })
 })
 
+describe('token lifetime cap', () => {
+  it('accepts exp up to maxTokenLifetimeSec (plus clock tolerance) ahead and refuses farther or infinite ones', async () => {
+    const capped = authorizer({ maxTokenLifetimeSec: 600, clockToleranceSec: 5 })
+    expect(await capped.authorize('job-a', await hs({ jobs: ['job-a'], exp: sec + 605 }))).toMatchObject({ ok: true })
+    const far = await capped.authorize('job-a', await hs({ jobs: ['job-a'], exp: sec + 606 }))
+    expect(far).toMatchObject({ ok: false, code: 'unauthorized' })
+    expect(far.ok ? '' : far.message).toMatch(/^\[jobcast\] token lifetime too long: .*600 s .*--max-token-lifetime/)
+    expect(await authorizer().authorize('job-a', await hs({ jobs: ['job-a'], exp: sec + 10 * 365 * 86_400 }))).toMatchObject({ ok: true })
+  })
+
+  it.each([0, -1, Number.NaN, Number.POSITIVE_INFINITY])('refuses maxTokenLifetimeSec %s with invalid_config', (value) => {
+    expect(() => authorizer({ maxTokenLifetimeSec: value })).toThrow(expect.objectContaining({ code: 'invalid_config' }))
+  })
+})
+
 describe('JWT authorizer with public keys', () => {
   let rsa: { publicKey: KeyObject; privateKey: KeyObject }
   let ec: { publicKey: KeyObject; privateKey: KeyObject }
@@ -235,7 +250,7 @@ describe('JWT authorizer with public keys', () => {
     expect(() => createJwtAuthorizer({ secret: SECRET, algorithms: ['RS256'] })).toThrow(/do not fit a secret/)
     expect(() => createJwtAuthorizer({ publicKey: pem(rsa.publicKey), algorithms: ['HS256'] })).toThrow(/do not fit a public key/)
     expect(() => createJwtAuthorizer({ publicKey: 'not a pem' })).toThrow(/\[jobcast\] the public key/)
-    expect(() => createJwtAuthorizer({ publicKey: rsa.privateKey })).toThrow(/not a public key/)
+    expect(() => createJwtAuthorizer({ publicKey: rsa.privateKey })).toThrow(/is a private key/)
     expect(() => createJwtAuthorizer({ jwksFile: join(dir, 'missing.json') })).toThrow(/cannot read the JWKS file/)
     const priv = { keys: [{ ...(await exportJWK(ec.privateKey)), kid: 'x' }] }
     expect(() => createJwtAuthorizer({ jwks: priv })).toThrow(/private or symmetric/)

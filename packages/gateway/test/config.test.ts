@@ -75,7 +75,7 @@ describe('helpText', () => {
 describe('security flags', () => {
   it('reads token, CORS and per-IP options; list flags repeat or take commas, flags replace env', () => {
     const config = parseConfig(
-      ['--secret', 's', '--audience', 'jobcast', '--issuer', 'app', '--cors-origin', 'https://a.example,https://b.example', '--cors-origin=https://c.example', '--poll-rate', '5:10', '--max-connections-per-ip', '3', '--max-sse-per-ip', '2', '--trust-proxy', '1', '--max-token-bytes', '2048'],
+      ['--secret', 's', '--audience', 'jobcast', '--issuer', 'app', '--cors-origin', 'https://a.example,https://b.example', '--cors-origin=https://c.example', '--poll-rate', '5:10', '--max-connections-per-ip', '3', '--max-sse-per-ip', '2', '--trust-proxy', '1', '--max-token-bytes', '2048', '--max-sockets-per-ip', '50', '--max-sockets', '900', '--request-timeout', '2000'],
       { JOBCAST_CORS_ORIGIN: 'https://env.example' },
     )
     expect(config).toMatchObject({
@@ -88,6 +88,9 @@ describe('security flags', () => {
       maxSsePerIp: 2,
       trustProxyHops: 1,
       maxTokenBytes: 2048,
+      maxSocketsPerIp: 50,
+      maxSockets: 900,
+      requestTimeoutMs: 2000,
     })
     expect(parseConfig([], { JOBCAST_CORS_ORIGIN: 'https://env.example, https://two.example', JOBCAST_SECRET: 'x' })).toMatchObject({
       corsOrigins: ['https://env.example', 'https://two.example'],

@@ -25,6 +25,17 @@ describe('connection counter', () => {
     expect(c.tryAcquire('a')).toBe(false)
   })
 
+  it('caps connections in total across addresses', () => {
+    const c = createConnectionCounter({ maxPerIp: 0, maxTotal: 3 })
+    expect(['a', 'b', 'c'].map((ip) => c.tryAcquire(ip))).toEqual([true, true, true])
+    expect(c.tryAcquire('d')).toBe(false)
+    expect(c.total).toBe(3)
+    c.release('b')
+    c.release('b')
+    expect(c.total).toBe(2)
+    expect(c.tryAcquire('d')).toBe(true)
+  })
+
   it('bounds the number of tracked addresses', () => {
     const c = createConnectionCounter({ maxPerIp: 5, maxIps: 2 })
     expect(c.tryAcquire('a')).toBe(true)

@@ -4,7 +4,11 @@ import { clientIp } from '../src/limits/client-ip.js'
 import { createConnectionCounter } from '../src/limits/connection-counter.js'
 import { corsMiddleware } from '../src/limits/cors.js'
 import { createOriginPolicy } from '../src/limits/origin-policy.js'
+import { readRequestOrigin } from '../src/limits/request-origin.js'
 import { createUpgradeGuard } from '../src/limits/upgrade-guard.js'
+
+/** Where a request was sent (Host header and scheme). */
+const site = (host: string, scheme: 'http' | 'https' = 'http') => ({ host, scheme })
 
 describe('origin policy', () => {
   const policy = createOriginPolicy(['https://app.example.com', 'http://localhost:5173, https://*.example.org'])
@@ -28,18 +32,31 @@ describe('origin policy', () => {
     ['garbage', false],
     ['', false],
   ])('%j → %s', (origin, expected) => {
-    expect(policy.allows(origin, 'gateway.example.net')).toBe(expected)
+    expect(policy.allows(origin, site('gateway.example.net'))).toBe(expected)
   })
 
-  it('lets requests without Origin through (non-browser clients) and same-host pages', () => {
+  it('lets requests without Origin through (non-browser clients) and same-origin pages', () => {
     expect(policy.allows(undefined)).toBe(true)
-    expect(policy.allows('http://127.0.0.1:8080', '127.0.0.1:8080')).toBe(true)
-    expect(policy.allows('http://127.0.0.1:8081', '127.0.0.1:8080')).toBe(false)
-    // A proxy forwarding Host without its port: compared by name.
-    expect(policy.allows('http://127.0.0.1:8081', '127.0.0.1')).toBe(true)
-    expect(policy.allows('http://evil.example:8081', '127.0.0.1')).toBe(false)
-    expect(policy.allows('http://[::1]:8080', '[::1]:8080')).toBe(true)
-    expect(policy.allows('http://[::1]:8081', '[::1]:8080')).toBe(false)
+    expect(policy.allows('http://127.0.0.1:8080', site('127.0.0.1:8080'))).toBe(true)
+    expect(policy.allows('http://127.0.0.1:8081', site('127.0.0.1:8080'))).toBe(false)
+    expect(policy.allows('http://[::1]:8080', site('[::1]:8080'))).toBe(true)
+    expect(policy.allows('http://[::1]:8081', site('[::1]:8080'))).toBe(false)
+    expect(policy.allows('http://GW.example:8080', site('gw.EXAMPLE:8080'))).toBe(true)
+  })
+
+  it('compares the scheme, and reads a Host without a port as the scheme default port', () => {
+    expect(policy.allows('https://127.0.0.1:8080', site('127.0.0.1:8080'))).toBe(false)
+    expect(policy.allows('http://127.0.0.1:8080', site('127.0.0.1:8080', 'https'))).toBe(false)
+    expect(policy.allows('http://127.0.0.1:8081', site('127.0.0.1'))).toBe(false)
+    expect(policy.allows('http://127.0.0.1', site('127.0.0.1'))).toBe(true)
+    expect(policy.allows('http://127.0.0.1:80', site('127.0.0.1'))).toBe(true)
+    expect(policy.allows('https://gw.example', site('gw.example', 'https'))).toBe(true)
+    expect(policy.allows('https://gw.example', site('gw.example:443', 'https'))).toBe(true)
+    expect(policy.allows('https://gw.example:8443', site('gw.example', 'https'))).toBe(false)
+    expect(policy.allows('http://evil.example:8081', site('127.0.0.1'))).toBe(false)
+    // A Host that is not a host[:port] never matches.
+    expect(policy.allows('http://gw.example', site('evil@gw.example'))).toBe(false)
+    expect(policy.allows('http://gw.example', site('gw.example/x'))).toBe(false)
   })
 
   it('allows everything with *', () => {
@@ -51,8 +68,8 @@ describe('origin policy', () => {
 
   it('allows only same host with an empty list', () => {
     const none = createOriginPolicy([])
-    expect(none.allows('https://app.example.com', 'gw:1')).toBe(false)
-    expect(none.allows('http://gw:1', 'gw:1')).toBe(true)
+    expect(none.allows('https://app.example.com', site('gw:1'))).toBe(false)
+    expect(none.allows('http://gw:1', site('gw:1'))).toBe(true)
   })
 
   it.each([['app.example.com'], ['https://app.example.com/path'], ['ftp://x.example.com'], ['https://*.com'], ['https://user@x.example.com']])(
@@ -61,6 +78,20 @@ describe('origin policy', () => {
       expect(() => createOriginPolicy([entry])).toThrow(/\[jobcast\] --cors-origin/)
     },
   )
+})
+
+describe('request origin', () => {
+  const from = (headers: Record<string, string>) => (name: string) => headers[name]
+
+  it('takes the scheme from the connection, or from X-Forwarded-Proto only behind a trusted proxy', () => {
+    const sent = { origin: 'https://gw.example', host: 'gw.example', 'x-forwarded-proto': 'https' }
+    expect(readRequestOrigin(from(sent), false, 0)).toEqual({ origin: 'https://gw.example', host: 'gw.example', scheme: 'http' })
+    expect(readRequestOrigin(from(sent), false, 1)).toEqual({ origin: 'https://gw.example', host: 'gw.example', scheme: 'https' })
+    expect(readRequestOrigin(from(sent), true, 0).scheme).toBe('https')
+    expect(readRequestOrigin(from({ ...sent, 'x-forwarded-proto': 'https, http' }), false, 1).scheme).toBe('http')
+    expect(readRequestOrigin(from({ ...sent, 'x-forwarded-proto': 'gopher' }), true, 1).scheme).toBe('https')
+    expect(readRequestOrigin(from({ host: 'gw.example' }), false, 0)).toEqual({ origin: undefined, host: undefined, scheme: 'http' })
+  })
 })
 
 describe('CORS middleware', () => {
@@ -107,6 +138,25 @@ describe('client IP', () => {
     expect(clientIp(undefined, undefined)).toBe('unknown')
   })
 
+  it.each([
+    ['203.0.113.7:40000', '203.0.113.7'],
+    ['203.0.113.7', '203.0.113.7'],
+    ['[2001:db8::1]:443', '2001:db8:0:0::/64'],
+    ['[2001:db8::1]', '2001:db8:0:0::/64'],
+    ['2001:db8::1', '2001:db8:0:0::/64'],
+    ['::ffff:203.0.113.7', '203.0.113.7'],
+    ['203.0.113.7:99999', '10.0.0.1'],
+    ['[203.0.113.7]:80', '10.0.0.1'],
+    ['2001:db8::1:443', '2001:db8:0:0::/64'],
+    ['999.1.1.1', '10.0.0.1'],
+    ['junk', '10.0.0.1'],
+    ['unknown', '10.0.0.1'],
+    ['1.2.3.4.5', '10.0.0.1'],
+    ['', '10.0.0.1'],
+  ])('with a trusted proxy, X-Forwarded-For %j counts as %j', (forwardedFor, expected) => {
+    expect(clientIp('10.0.0.1', forwardedFor, 1)).toBe(expected)
+  })
+
   it('counts an IPv6 client as its /64, so rotating addresses inside it cannot bypass per-IP limits', () => {
     expect(clientIp('2001:db8:1:2:aaaa::1', undefined)).toBe('2001:db8:1:2::/64')
     expect(clientIp('2001:0DB8:0001:0002:ffff:1:2:3', undefined)).toBe('2001:db8:1:2::/64')
@@ -117,10 +167,11 @@ describe('client IP', () => {
     expect(clientIp('::ffff:10.0.0.1', undefined)).toBe('10.0.0.1')
     // Not an address: kept as is (it is still one key, never a crash).
     expect(clientIp('1:2:3', undefined)).toBe('1:2:3')
-    expect(clientIp('10.0.0.1', 'a::b::c', 1)).toBe('a::b::c')
+    // Not an address in X-Forwarded-For: the TCP peer is counted.
+    expect(clientIp('10.0.0.1', 'a::b::c', 1)).toBe('10.0.0.1')
     const counter = createConnectionCounter({ maxPerIp: 2 })
     const guard = createUpgradeGuard({ origins: createOriginPolicy([]), connections: counter })
-    const from = (ip: string) => guard({ origin: undefined, host: 'gw', remoteAddress: ip, forwardedFor: undefined })
+    const from = (ip: string) => guard({ origin: undefined, host: 'gw', scheme: 'http', ip: clientIp(ip, undefined) })
     expect(from('2001:db8::1').ok).toBe(true)
     expect(from('2001:db8::2').ok).toBe(true)
     expect(from('2001:db8::3')).toMatchObject({ ok: false, code: 'too_many_connections' })
@@ -133,7 +184,7 @@ describe('upgrade guard', () => {
     origins: createOriginPolicy(['https://app.example.com']),
     connections: createConnectionCounter({ maxPerIp: 2 }),
   })
-  const req = (origin: string | undefined, ip = '1.2.3.4') => ({ origin, host: 'gw:80', remoteAddress: ip, forwardedFor: undefined })
+  const req = (origin: string | undefined, ip = '1.2.3.4') => ({ origin, host: 'gw:80', scheme: 'http' as const, ip })
 
   it('refuses a foreign origin with 403 before counting it', () => {
     expect(guard(req('https://evil.example'))).toMatchObject({ ok: false, status: 403, code: 'forbidden' })

@@ -4,6 +4,7 @@
  * call it too, or build a {@link createJwtAuthorizer} themselves.
  */
 import { readFileSync } from 'node:fs'
+import { JobcastError } from '../errors.js'
 import { openAuthorizer, type Authorizer } from './authorizer.js'
 import { createJwtAuthorizer } from './jwt-authorizer.js'
 
@@ -21,6 +22,8 @@ export interface AuthConfig {
   issuer?: string
   /** Longest token accepted, bytes. @default 4096 */
   maxTokenBytes?: number
+  /** Longest remaining token lifetime accepted, seconds (`0` = no cap). @default 0 */
+  maxTokenLifetimeSec?: number
   /** Allow everything without a token (development only). @default false */
   insecureOpen?: boolean
 }
@@ -48,7 +51,7 @@ export function authorizerFromConfig(config: AuthConfig): AuthSetup {
   const keys = [config.secret, config.publicKeyFile, config.jwksFile].filter((k) => k !== undefined && k !== '')
   if (keys.length === 0) {
     if (config.insecureOpen === true) return { authorizer: openAuthorizer, warning: OPEN_MODE_WARNING, summary: 'auth: OPEN (no tokens)' }
-    throw new Error(
+    throw new JobcastError('invalid_config', 
       [
         '[jobcast] no token key configured, and secured mode is the default.',
         '  Set one of: --secret <32+ bytes> (or JOBCAST_SECRET; generate with "openssl rand -base64 48"),',
@@ -58,11 +61,12 @@ export function authorizerFromConfig(config: AuthConfig): AuthSetup {
       ].join('\n'),
     )
   }
-  if (keys.length > 1) throw new Error('[jobcast] set only one of --secret, --public-key and --jwks')
+  if (keys.length > 1) throw new JobcastError('invalid_config', '[jobcast] set only one of --secret, --public-key and --jwks')
   const common = {
     ...(config.audience !== undefined && config.audience !== '' && { audience: config.audience }),
     ...(config.issuer !== undefined && config.issuer !== '' && { issuer: config.issuer }),
     ...(config.maxTokenBytes !== undefined && config.maxTokenBytes > 0 && { maxTokenBytes: config.maxTokenBytes }),
+    ...(config.maxTokenLifetimeSec !== undefined && config.maxTokenLifetimeSec > 0 && { maxTokenLifetimeSec: config.maxTokenLifetimeSec }),
   }
   if (config.secret !== undefined && config.secret !== '')
     return { authorizer: createJwtAuthorizer({ secret: config.secret, ...common }), warning: undefined, summary: 'auth: JWT HS256 (shared secret)' }
@@ -71,7 +75,7 @@ export function authorizerFromConfig(config: AuthConfig): AuthSetup {
     try {
       pem = readFileSync(config.publicKeyFile, 'utf8')
     } catch (cause) {
-      throw new Error(`[jobcast] cannot read the public key file ${config.publicKeyFile}: check --public-key`, { cause })
+      throw new JobcastError('invalid_config', `[jobcast] cannot read the public key file ${config.publicKeyFile}: check --public-key`, { cause })
     }
     return { authorizer: createJwtAuthorizer({ publicKey: pem, ...common }), warning: undefined, summary: `auth: JWT, public key ${config.publicKeyFile}` }
   }

@@ -14,6 +14,7 @@
 import { createPublicKey, type KeyObject } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { createLocalJWKSet, errors, jwtVerify, type JSONWebKeySet, type JWTVerifyGetKey, type JWTVerifyOptions } from 'jose'
+import { JobcastError } from '../errors.js'
 import type { AuthDecision, Authorizer } from './authorizer.js'
 import { grantsJob, parseJobsClaim, type JobPattern } from './job-pattern.js'
 import { TokenCache } from './token-cache.js'
@@ -64,6 +65,13 @@ export interface JwtAuthorizerOptions extends JwtKeyOptions {
    * @default 5
    */
   clockToleranceSec?: number
+  /**
+   * Longest remaining lifetime accepted, in seconds: a token whose `exp` lies further ahead
+   * (or is no finite time at all, such as `1e400`) is refused as `unauthorized`, so a leaked
+   * token stays usable no longer than this, whatever its minter wrote.
+   * @default undefined (no cap: `exp` is required, its distance is not bounded)
+   */
+  maxTokenLifetimeSec?: number
   /**
    * Longest token accepted, in bytes; longer ones are refused before any parsing.
    * @default 4096
@@ -120,6 +128,16 @@ export function createJwtAuthorizer(options: JwtAuthorizerOptions): JwtAuthorize
   const now = options.now ?? Date.now
   const toleranceSec = options.clockToleranceSec ?? 5
   const maxTokenBytes = options.maxTokenBytes ?? 4096
+  const maxLifetimeSec = options.maxTokenLifetimeSec
+  if (maxLifetimeSec !== undefined && !(maxLifetimeSec > 0 && Number.isFinite(maxLifetimeSec)))
+    throw new JobcastError('invalid_config', `[jobcast] maxTokenLifetimeSec must be a positive number of seconds, got ${String(maxLifetimeSec)}`)
+  const tooLong =
+    maxLifetimeSec === undefined
+      ? undefined
+      : fail(
+          'unauthorized',
+          `[jobcast] token lifetime too long: its "exp" is more than ${maxLifetimeSec} s ahead (--max-token-lifetime); mint tokens that expire sooner`,
+        )
   const cache = new TokenCache<Grant>(options.cacheSize ?? 1000)
   // Refusals that cannot change with time (bad signature, bad claims) are remembered briefly
   // too, so a client repeating a garbage token costs a map lookup, not a verification.
@@ -151,7 +169,10 @@ export function createJwtAuthorizer(options: JwtAuthorizerOptions): JwtAuthorize
         return BAD_JOBS
       }
       // requiredClaims guarantees exp exists; jose has checked it is a number.
-      const expiresAt = ((payload.exp as number) + toleranceSec) * 1000
+      const exp = payload.exp as number
+      // Not cached as refused: the same token fits the cap once enough time has passed. `!(<=)` also refuses Infinity.
+      if (tooLong !== undefined && maxLifetimeSec !== undefined && !(exp - now() / 1000 <= maxLifetimeSec + toleranceSec)) return tooLong
+      const expiresAt = (exp + toleranceSec) * 1000
       const grant: Grant = { patterns, expiresAt }
       cache.set(token, grant, expiresAt)
       return grant
@@ -204,36 +225,42 @@ function classify(error: unknown): Failure {
 
 const flagOf = (claim: string): string => (claim === 'aud' ? 'audience' : claim === 'iss' ? 'issuer' : claim === 'sub' ? 'subject' : claim)
 
+const PRIVATE_KEY_MESSAGE =
+  '[jobcast] the key given as public key is a private key: give the gateway only the public half ' +
+  '(openssl pkey -in private.pem -pubout -out public.pem); the private key stays with the app that mints tokens'
+
 type VerifyKey = Uint8Array | KeyObject | JWTVerifyGetKey
 
 function resolveKey(options: JwtAuthorizerOptions): { key: VerifyKey; algorithms: readonly string[] } {
   const given = (['secret', 'publicKey', 'jwks', 'jwksFile'] as const).filter((k) => options[k] !== undefined)
   if (given.length !== 1)
-    throw new Error(
+    throw new JobcastError('invalid_config', 
       `[jobcast] the JWT authorizer needs exactly one key source, got ${given.length === 0 ? 'none' : given.join(' + ')}: set --secret (HS256), --public-key or --jwks`,
     )
   if (options.algorithms?.some((a) => a.toLowerCase() === 'none'))
-    throw new Error('[jobcast] algorithm "none" can never be allowed: remove it from the algorithms option')
+    throw new JobcastError('invalid_config', '[jobcast] algorithm "none" can never be allowed: remove it from the algorithms option')
 
   if (options.secret !== undefined) {
     const secret = typeof options.secret === 'string' ? new TextEncoder().encode(options.secret) : options.secret
     if (secret.byteLength < MIN_SECRET_BYTES)
-      throw new Error(
+      throw new JobcastError('invalid_config', 
         `[jobcast] the secret is ${secret.byteLength} bytes, HS256 needs at least ${MIN_SECRET_BYTES}: generate one with "openssl rand -base64 48"`,
       )
     return { key: secret, algorithms: checkFamily(options.algorithms ?? ['HS256'], 'HS', 'a secret') }
   }
   if (options.publicKey !== undefined) {
+    // Node derives the public half from a private key without a word: refuse it, or the
+    // private key would sit on the gateway, able to mint tokens, unnoticed.
+    if ((typeof options.publicKey === 'string' && /-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(options.publicKey)) || (typeof options.publicKey !== 'string' && options.publicKey.type !== 'public'))
+      throw new JobcastError('invalid_config', PRIVATE_KEY_MESSAGE)
     let key: KeyObject
     try {
       key = typeof options.publicKey === 'string' ? createPublicKey(options.publicKey) : options.publicKey
     } catch (cause) {
-      throw new Error('[jobcast] the public key is not a PEM public key or certificate: pass the file holding "-----BEGIN PUBLIC KEY-----"', {
+      throw new JobcastError('invalid_config', '[jobcast] the public key is not a PEM public key or certificate: pass the file holding "-----BEGIN PUBLIC KEY-----"', {
         cause,
       })
     }
-    if (key.type !== 'public')
-      throw new Error('[jobcast] the key given as public key is not a public key: give the gateway only the public half')
     const own = algorithmOf(key)
     return { key, algorithms: checkFamily(options.algorithms ?? [own], 'asymmetric', 'a public key') }
   }
@@ -242,20 +269,20 @@ function resolveKey(options: JwtAuthorizerOptions): { key: VerifyKey; algorithms
     try {
       jwks = JSON.parse(readFileSync(options.jwksFile, 'utf8')) as JSONWebKeySet
     } catch (cause) {
-      throw new Error(`[jobcast] cannot read the JWKS file ${options.jwksFile}: it must hold JSON like {"keys":[…]}`, { cause })
+      throw new JobcastError('invalid_config', `[jobcast] cannot read the JWKS file ${options.jwksFile}: it must hold JSON like {"keys":[…]}`, { cause })
     }
   }
   if (jwks === undefined || !Array.isArray((jwks as { keys?: unknown }).keys))
-    throw new Error('[jobcast] the JWKS must be an object with a "keys" array')
+    throw new JobcastError('invalid_config', '[jobcast] the JWKS must be an object with a "keys" array')
   if (jwks.keys.some((k) => k.d !== undefined || k.kty === 'oct'))
-    throw new Error('[jobcast] the JWKS holds private or symmetric keys: publish only public keys to the gateway')
+    throw new JobcastError('invalid_config', '[jobcast] the JWKS holds private or symmetric keys: publish only public keys to the gateway')
   return { key: createLocalJWKSet(jwks), algorithms: checkFamily(options.algorithms ?? DEFAULT_JWKS_ALGORITHMS, 'asymmetric', 'a JWKS') }
 }
 
 function checkFamily(algorithms: readonly string[], family: 'HS' | 'asymmetric', what: string): readonly string[] {
   const ok = algorithms.length > 0 && algorithms.every((a) => (family === 'HS' ? /^HS(256|384|512)$/.test(a) : /^(RS|PS|ES)(256|384|512)$|^EdDSA$|^Ed25519$/.test(a)))
   if (!ok)
-    throw new Error(
+    throw new JobcastError('invalid_config', 
       `[jobcast] algorithms ${JSON.stringify(algorithms)} do not fit ${what}: use ${family === 'HS' ? 'HS256/HS384/HS512' : 'RS*, PS*, ES* or EdDSA'}`,
     )
   return Object.freeze([...algorithms])
@@ -272,5 +299,5 @@ function algorithmOf(key: KeyObject): string {
     if (curve === 'secp384r1') return 'ES384'
     if (curve === 'secp521r1') return 'ES512'
   }
-  throw new Error(`[jobcast] unsupported public key type ${type ?? 'unknown'}: use RSA, EC P-256/P-384/P-521 or Ed25519`)
+  throw new JobcastError('invalid_config', `[jobcast] unsupported public key type ${type ?? 'unknown'}: use RSA, EC P-256/P-384/P-521 or Ed25519`)
 }

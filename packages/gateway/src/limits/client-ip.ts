@@ -4,8 +4,25 @@
  * would let anyone bypass every per-IP limit by sending a different value each time.
  * Behind a reverse proxy, set `trustProxyHops` to the number of proxies you run; the
  * address is then taken that many entries from the right of `X-Forwarded-For` (the
- * entries your own proxies appended), never from the client-controlled left end. Pure.
+ * entries your own proxies appended), never from the client-controlled left end. An entry
+ * counts only when it is an IP address (a port a proxy appended is stripped): anything else
+ * would give each made-up value a fresh bucket, so the TCP peer is counted instead.
  */
+import type { IncomingMessage } from 'node:http'
+import { isIP } from 'node:net'
+import { rawHeader } from '../raw-header.js'
+
+/**
+ * The address per-IP limits count for a Node request: the one place the gateway reads it
+ * (polling, SSE streams, WebSocket upgrades).
+ * @param trustProxyHops See {@link clientIp}.
+ */
+export function clientIpOf(req: IncomingMessage, trustProxyHops: number): string {
+  // Read only when trusted, and from rawHeaders: `req.headers` would build a header object
+  // that a long-lived SSE request keeps for its whole life.
+  const forwardedFor = trustProxyHops > 0 ? rawHeader(req.rawHeaders, 'x-forwarded-for') : undefined
+  return clientIp(req.socket.remoteAddress, forwardedFor, trustProxyHops)
+}
 
 /**
  * Picks the address per-IP limits should count.
@@ -23,7 +40,23 @@ export function clientIp(remoteAddress: string | undefined, forwardedFor: string
     .filter((h) => h !== '')
   // The peer is the last proxy; the entry it appended (rightmost) is the one before it, and so on.
   const pick = hops[hops.length - trustProxyHops]
-  return pick === undefined || pick.length > 64 ? peer : normalise(pick)
+  const address = pick === undefined ? undefined : forwardedAddress(pick)
+  return address === undefined ? peer : normalise(address)
+}
+
+/**
+ * The IP address of one `X-Forwarded-For` entry, without the port some proxies append
+ * (`203.0.113.7:40000`, `[2001:db8::1]:443`), or undefined when it is not an address.
+ */
+export function forwardedAddress(entry: string): string | undefined {
+  if (entry.length > 64) return undefined
+  const withPort = /^\[(.+)\](?::(\d{1,5}))?$/.exec(entry) ?? /^([\d.]+):(\d{1,5})$/.exec(entry)
+  const address = withPort === null ? entry : (withPort[1] as string)
+  const port = withPort?.[2]
+  if (port !== undefined && Number(port) > 65_535) return undefined
+  // A bracketed entry must hold an IPv6 address; a bare one may be either family.
+  const family = isIP(address)
+  return family === 0 || (entry.startsWith('[') && family !== 6) ? undefined : address
 }
 
 /**

@@ -16,6 +16,7 @@ import type { IncomingMessage } from 'node:http'
 import type { Context, MiddlewareHandler } from 'hono'
 import { nodeBindings } from '../node-bindings.js'
 import type { OriginPolicy } from './origin-policy.js'
+import { readRequestOrigin, requestOriginOf, type RequestOrigin } from './request-origin.js'
 
 /** Request headers a browser client may send cross-origin. */
 export const CORS_ALLOW_HEADERS: readonly string[] = ['Authorization', 'Content-Type', 'If-None-Match', 'Last-Event-ID', 'Cache-Control']
@@ -36,6 +37,11 @@ export interface CorsOptions {
    * @default 600
    */
   maxAgeSec?: number
+  /**
+   * Reverse proxies trusted (their `X-Forwarded-Proto` gives the scheme of same-origin pages).
+   * @default 0
+   */
+  trustProxyHops?: number
 }
 
 declare module 'hono' {
@@ -50,9 +56,11 @@ export function corsHeaders(c: Context): Readonly<Record<string, string>> | unde
   return c.get('jobcastCors')
 }
 
-/** A request header, from Node's parsed headers when there are some (no web `Headers` built per request). */
-function header(c: Context, incoming: IncomingMessage | undefined, name: 'origin' | 'host'): string | undefined {
-  return incoming ? incoming.headers[name] : (c.req.raw.headers.get(name) ?? undefined)
+/** The origin facts of a request: from the Node request when there is one, else from the web `Request`. */
+function originOf(c: Context, incoming: IncomingMessage | undefined, trustProxyHops: number): RequestOrigin {
+  if (incoming) return requestOriginOf(incoming, trustProxyHops)
+  const headers = c.req.raw.headers
+  return readRequestOrigin((name) => headers.get(name) ?? undefined, c.req.url.startsWith('https:'), trustProxyHops)
 }
 
 /**
@@ -63,9 +71,10 @@ function header(c: Context, incoming: IncomingMessage | undefined, name: 'origin
  */
 export function corsMiddleware(policy: OriginPolicy, options: CorsOptions = {}): MiddlewareHandler {
   const maxAge = String(options.maxAgeSec ?? 600)
+  const trustProxyHops = options.trustProxyHops ?? 0
   return (c, next) => {
     const { incoming, outgoing } = nodeBindings(c)
-    const allowed = allowedOrigin(policy, header(c, incoming, 'origin') ?? '', () => header(c, incoming, 'host'))
+    const allowed = allowedOrigin(policy, originOf(c, incoming, trustProxyHops))
     if (c.req.method === 'OPTIONS') {
       const headers: Record<string, string> = {}
       if (allowed) headers['access-control-allow-origin'] = allowed
@@ -95,13 +104,14 @@ export function corsMiddleware(policy: OriginPolicy, options: CorsOptions = {}):
 }
 
 /**
- * The `Access-Control-Allow-Origin` value for a request's `Origin` (empty: none sent), or
- * null when the origin is not allowed. `host` is read only when the policy needs it.
+ * The `Access-Control-Allow-Origin` value for a request's `Origin`, or null when none was
+ * sent or it is not allowed.
  */
-export function allowedOrigin(policy: OriginPolicy, origin: string, host: () => string | undefined): string | null {
-  if (origin === '') return null
+export function allowedOrigin(policy: OriginPolicy, request: RequestOrigin): string | null {
+  const origin = request.origin
+  if (origin === undefined || origin === '') return null
   if (policy.any) return '*'
-  return policy.allows(origin, host()) ? origin : null
+  return policy.allows(origin, request) ? origin : null
 }
 
 /** The CORS headers of a non-preflight response, given {@link allowedOrigin}'s answer. */

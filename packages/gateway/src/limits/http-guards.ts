@@ -9,16 +9,14 @@ import type { ServerResponse } from 'node:http'
 import type { Context, MiddlewareHandler } from 'hono'
 import { nodeBindings as bindings } from '../node-bindings.js'
 import { errorResponse } from '../routes/http-error.js'
-import { clientIp } from './client-ip.js'
+import { clientIpOf } from './client-ip.js'
 import type { ConnectionCounter } from './connection-counter.js'
 import type { RateLimiter } from './rate-limiter.js'
 
 /** The address per-IP limits count for this request, or undefined outside Node. */
 export function requestIp(c: Context, trustProxyHops: number): string | undefined {
   const incoming = bindings(c).incoming
-  if (incoming === undefined) return undefined
-  const xff = incoming.headers['x-forwarded-for']
-  return clientIp(incoming.socket.remoteAddress, Array.isArray(xff) ? xff.join(',') : xff, trustProxyHops)
+  return incoming === undefined ? undefined : clientIpOf(incoming, trustProxyHops)
 }
 
 function tooMany(code: 'rate_limited' | 'too_many_connections', message: string, retryAfterSec: number): Response {

@@ -14,9 +14,10 @@
  * Requests without an `Origin` header are allowed: browsers always send one on WebSocket
  * upgrades and cross-origin requests, so a missing one means a non-browser client (curl,
  * a server), which the token check covers. A page served by the gateway itself (same
- * host, compared by name only when a proxy forwards `Host` without its port) is always
- * allowed. `Origin: null` (sandboxed iframes, file://) is allowed only by `*`.
+ * scheme, host and port as the request; a `Host` without a port means the scheme's default
+ * port) is always allowed. `Origin: null` (sandboxed iframes, file://) is allowed only by `*`.
  */
+import type { RequestSite } from './request-origin.js'
 
 /** A compiled origin allow-list. */
 export interface OriginPolicy {
@@ -26,9 +27,9 @@ export interface OriginPolicy {
   readonly entries: readonly string[]
   /**
    * May a request with this `Origin` header (undefined when absent) proceed?
-   * @param host The request's `Host` header, to let same-origin pages through.
+   * @param site Where the request was sent, to let same-origin pages through (request-origin.ts reads it).
    */
-  allows(origin: string | undefined, host?: string): boolean
+  allows(origin: string | undefined, site?: RequestSite): boolean
 }
 
 interface Wildcard {
@@ -67,13 +68,13 @@ export function createOriginPolicy(list: readonly string[]): OriginPolicy {
   return Object.freeze({
     any,
     entries: Object.freeze(entries),
-    allows(origin: string | undefined, host?: string): boolean {
+    allows(origin: string | undefined, site?: RequestSite): boolean {
       if (origin === undefined) return true
       if (any) return true
       const parsed = safeUrl(origin)
       if (parsed === undefined || parsed.origin === 'null') return false
       if (exact.has(parsed.origin)) return true
-      if (host !== undefined && sameHost(parsed, host.toLowerCase())) return true
+      if (site !== undefined && sameSite(parsed, site)) return true
       const port = normalisePort(parsed.protocol.slice(0, -1), parsed.port)
       return wildcards.some(
         (w) => w.protocol === parsed.protocol && w.port === port && parsed.hostname.endsWith(w.suffix) && parsed.hostname.length > w.suffix.length,
@@ -83,13 +84,14 @@ export function createOriginPolicy(list: readonly string[]): OriginPolicy {
 }
 
 /**
- * Is the page's origin the gateway's own host? A `Host` without a port (a reverse proxy
- * forwarding nginx's `$host`, say) is compared by host name only.
+ * Is the page's origin the one the request was sent to? Scheme, host and port must all match
+ * (RFC 6454 §5); a `Host` without a port means the scheme's default one (RFC 9110 §7.2), as
+ * in a URL, so a proxy forwarding nginx's `$host` (no port) matches only pages on port 80/443.
  */
-function sameHost(origin: URL, host: string): boolean {
-  if (origin.host === host) return true
-  const hasPort = /:\d+$/.test(host) && !host.endsWith(']')
-  return !hasPort && origin.hostname === host
+function sameSite(origin: URL, site: RequestSite): boolean {
+  if (site.host === undefined || origin.protocol !== `${site.scheme}:`) return false
+  if (!/^(?:[a-z0-9.-]+|\[[0-9a-f:.]+\])(?::\d{1,5})?$/i.test(site.host)) return false
+  return safeUrl(`${site.scheme}://${site.host}`)?.host === origin.host
 }
 
 function badEntry(raw: string): Error {

@@ -1,19 +1,22 @@
 /**
- * Turns the browser-facing security settings into the gateway's two hooks: `beforeRoutes`
- * (CORS, polling rate limit, SSE streams per IP) and `checkUpgrade` (origin allow-list and
- * connections per IP for WebSockets). `createGateway()` applies them by default (its `security`
- * option); spread them yourself (`createGateway({ ...createSecurityHooks(options), authorizer })`) to share them.
+ * Turns the browser-facing security settings into the gateway's hooks: `beforeRoutes`
+ * (CORS, polling rate limit, SSE streams per IP), `checkUpgrade` (origin allow-list and
+ * connections per IP for WebSockets) and `admitSocket` (TCP connections per IP and in
+ * total). `createGateway()` applies them by default (its `security` option); spread them
+ * yourself (`createGateway({ ...createSecurityHooks(options), authorizer })`) to share them.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
 import type { Hono } from 'hono'
 import type { ErrorCode } from '../protocol.js'
-import { rawHeader } from '../raw-header.js'
-import { clientIp } from './client-ip.js'
+import { clientIpOf } from './client-ip.js'
 import { createConnectionCounter, type ConnectionCounter } from './connection-counter.js'
 import { allowedOrigin, corsFor, corsMiddleware } from './cors.js'
 import { connectionLimitMiddleware, holdUntilClosed, rateLimitMessage, rateLimitMiddleware, tooManyStreamsMessage, type RateLimitRoute } from './http-guards.js'
 import { createOriginPolicy, type OriginPolicy } from './origin-policy.js'
 import { createRateLimiter } from './rate-limiter.js'
+import { requestOriginOf } from './request-origin.js'
+import { createSocketGuard } from './socket-guard.js'
 import { createUpgradeGuard, type UpgradeDecision } from './upgrade-guard.js'
 import type { WsUpgradeDecision } from '../ws/server.js'
 
@@ -59,6 +62,21 @@ export interface SecurityOptions {
    */
   subscribeBurst?: number
   /**
+   * Simultaneous TCP connections per client IP, counted from the moment a socket is accepted
+   * (idle and keep-alive sockets, SSE streams and WebSockets alike), so one address cannot
+   * hold every file descriptor. Keep it above `maxConnectionsPerIp + maxSsePerIp`. Not
+   * applied behind a trusted proxy (`trustProxyHops > 0`): every socket then comes from the
+   * proxy, which must limit its clients itself. `0` = unlimited.
+   * @default 128
+   */
+  maxSocketsPerIp?: number
+  /**
+   * Simultaneous TCP connections in total; more are closed on arrival. Keep it below the
+   * process's file descriptor limit (`ulimit -n`). `0` = unlimited.
+   * @default 10000
+   */
+  maxSockets?: number
+  /**
    * Reverse proxies in front of the gateway whose `X-Forwarded-For` entries are trusted for the client IP.
    * @default 0 (the header is ignored: it is trivially forged)
    */
@@ -70,6 +88,8 @@ export const DEFAULT_SECURITY = Object.freeze({
   corsOrigins: [] as readonly string[],
   maxConnectionsPerIp: 64,
   maxSsePerIp: 32,
+  maxSocketsPerIp: 128,
+  maxSockets: 10_000,
   pollRatePerSec: 20,
   pollBurst: 40,
   subscribeRatePerSec: 50,
@@ -101,6 +121,12 @@ export interface SecurityHooks {
   readonly wsConnections: ConnectionCounter
   /** SSE streams per IP. */
   readonly sseConnections: ConnectionCounter
+  /** TCP connections per IP and in total. */
+  readonly sockets: ConnectionCounter
+  /** TCP connections closed on arrival because a cap was reached. */
+  readonly refusedSockets: number
+  /** The server `connection` listener enforcing `maxSocketsPerIp` and `maxSockets`. */
+  admitSocket(socket: Socket): void
   /** Registers CORS, the polling rate limit and the SSE-streams-per-IP cap on the app. */
   beforeRoutes(app: Hono): void
   /** The WebSocket upgrade check: origin allow-list, then connections per IP. */
@@ -119,23 +145,25 @@ export function createSecurityHooks(options: SecurityOptions = {}): SecurityHook
   const origins = createOriginPolicy(o.corsOrigins)
   const wsConnections = createConnectionCounter({ maxPerIp: o.maxConnectionsPerIp })
   const sseConnections = createConnectionCounter({ maxPerIp: o.maxSsePerIp })
+  const socketGuard = createSocketGuard({ maxPerIp: o.trustProxyHops > 0 ? 0 : o.maxSocketsPerIp, maxTotal: o.maxSockets })
   const limiter = createRateLimiter({ ratePerSec: o.pollRatePerSec, burst: o.pollBurst })
   const subscribes = createRateLimiter({ ratePerSec: o.subscribeRatePerSec, burst: o.subscribeBurst })
   const subscribeLimited = o.subscribeRatePerSec > 0 && Number.isFinite(o.subscribeRatePerSec)
-  const guard = createUpgradeGuard({ origins, connections: wsConnections, trustProxyHops: o.trustProxyHops })
+  const guard = createUpgradeGuard({ origins, connections: wsConnections })
   const subscribeRoute: RateLimitRoute = {
     advice: 'too many subscriptions from this address: wait {s} s (Retry-After) and keep streams open instead of reopening them; the limit is --subscribe-rate',
-  }
-  const header = (req: IncomingMessage, name: string): string | undefined => {
-    const v = req.headers[name]
-    return Array.isArray(v) ? v.join(',') : v
   }
   return {
     origins,
     wsConnections,
     sseConnections,
+    sockets: socketGuard.sockets,
+    get refusedSockets() {
+      return socketGuard.refused
+    },
+    admitSocket: socketGuard.admit,
     beforeRoutes(app) {
-      app.use('*', corsMiddleware(origins))
+      app.use('*', corsMiddleware(origins, { trustProxyHops: o.trustProxyHops }))
       // `--poll-rate 0` turns limiting off: then the polling route runs no middleware of its own.
       if (o.pollRatePerSec > 0 && Number.isFinite(o.pollRatePerSec)) app.use('/v1/jobs/:id', rateLimitMiddleware(limiter, o.trustProxyHops))
       const sse = connectionLimitMiddleware(sseConnections, o.trustProxyHops)
@@ -143,10 +171,8 @@ export function createSecurityHooks(options: SecurityOptions = {}): SecurityHook
       app.use('/v1/events', rateLimitMiddleware(subscribes, o.trustProxyHops, { ...subscribeRoute, cost: (c) => c.req.queries('id')?.length ?? 1 }), sse)
     },
     admitSse(req, res, jobs) {
-      const raw = req.rawHeaders
-      const cors = corsFor(allowedOrigin(origins, rawHeader(raw, 'origin') ?? '', () => rawHeader(raw, 'host', true)))
-      // Read only when trusted: the header is otherwise ignored (see client-ip.ts).
-      const ip = clientIp(req.socket.remoteAddress, o.trustProxyHops > 0 ? rawHeader(raw, 'x-forwarded-for') : undefined, o.trustProxyHops)
+      const cors = corsFor(allowedOrigin(origins, requestOriginOf(req, o.trustProxyHops)))
+      const ip = clientIpOf(req, o.trustProxyHops)
       const rate = subscribes.take(ip, jobs)
       if (!rate.ok) {
         const headers = { 'retry-after': String(rate.retryAfterSec), ...cors }
@@ -159,12 +185,7 @@ export function createSecurityHooks(options: SecurityOptions = {}): SecurityHook
       return { ok: true, headers: cors }
     },
     checkUpgrade: (req) => {
-      const decision = guard({
-        origin: header(req, 'origin'),
-        host: header(req, 'host'),
-        remoteAddress: req.socket.remoteAddress,
-        forwardedFor: header(req, 'x-forwarded-for'),
-      })
+      const decision = guard({ ...requestOriginOf(req, o.trustProxyHops), ip: clientIpOf(req, o.trustProxyHops) })
       // `--subscribe-rate 0`: no per-socket admit closure to keep for the socket's lifetime.
       if (!decision.ok || !subscribeLimited) return decision
       const ip = decision.ip

@@ -5,15 +5,13 @@
  * no WebSocket state at all. Pure: the caller supplies headers and address.
  */
 import type { ConnectionCounter } from './connection-counter.js'
-import { clientIp } from './client-ip.js'
 import type { OriginPolicy } from './origin-policy.js'
+import type { RequestOrigin } from './request-origin.js'
 
 /** What the guard needs to know about an upgrade request. */
-export interface UpgradeRequestInfo {
-  readonly origin: string | undefined
-  readonly host: string | undefined
-  readonly remoteAddress: string | undefined
-  readonly forwardedFor: string | undefined
+export interface UpgradeRequestInfo extends RequestOrigin {
+  /** The address per-IP limits count (`clientIpOf` in client-ip.ts). */
+  readonly ip: string
 }
 
 /** The guard's answer: proceed (and call `release` once when the socket closes) or refuse with an HTTP error. */
@@ -25,21 +23,19 @@ export type UpgradeDecision =
 export interface UpgradeGuardOptions {
   readonly origins: OriginPolicy
   readonly connections: ConnectionCounter
-  /** See {@link clientIp}. @default 0 */
-  readonly trustProxyHops?: number
 }
 
 /** Creates the upgrade check. */
 export function createUpgradeGuard(options: UpgradeGuardOptions): (request: UpgradeRequestInfo) => UpgradeDecision {
   return (request) => {
-    if (!options.origins.allows(request.origin, request.host))
+    if (!options.origins.allows(request.origin, request))
       return {
         ok: false,
         status: 403,
         code: 'forbidden',
         message: `[jobcast] WebSocket origin ${JSON.stringify(request.origin?.slice(0, 200))} is not allowed: add it with --cors-origin`,
       }
-    const ip = clientIp(request.remoteAddress, request.forwardedFor, options.trustProxyHops ?? 0)
+    const ip = request.ip
     if (!options.connections.tryAcquire(ip))
       return {
         ok: false,

@@ -1,3 +1,5 @@
+import { STATUS_CODES } from 'node:http'
+import type { Duplex } from 'node:stream'
 import type { ErrorCode } from '../protocol.js'
 
 /** The body of every HTTP error: `{"error":{"code","message"}}`. */
@@ -17,6 +19,19 @@ export const ERROR_HEADERS: Readonly<Record<string, string>> = Object.freeze({ '
 /** A JSON error response with the contract's body shape. */
 export function errorResponse(status: number, code: ErrorCode, message: string, headers: Record<string, string> = {}): Response {
   return new Response(errorBodyJson(code, message), { status, headers: { ...ERROR_HEADERS, ...headers } })
+}
+
+/**
+ * Answers a raw socket — a refused WebSocket upgrade, a request Node's parser rejected — with
+ * a JSON error and closes it: the one writer of responses outside Node's `ServerResponse`.
+ */
+export function endSocketWithError(socket: Duplex, status: number, code: ErrorCode, message: string, headers: Readonly<Record<string, string>> = {}): void {
+  const body = errorBodyJson(code, message)
+  let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nConnection: close\r\n`
+  for (const [name, value] of Object.entries({ ...ERROR_HEADERS, ...headers })) head += `${name}: ${value}\r\n`
+  socket.end(`${head}content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`)
+  // Once written, nothing more will be read or sent: free the socket rather than wait for the peer.
+  socket.once('finish', () => socket.destroy())
 }
 
 const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {

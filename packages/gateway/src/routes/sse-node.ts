@@ -11,8 +11,8 @@
  * every request, so SSE then goes through hono like every other route.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { isJobcastError } from '../errors.js'
 import type { ErrorCode } from '../protocol.js'
+import { publicError } from '../public-error.js'
 import { rawHeader } from '../raw-header.js'
 import type { SecurityHooks } from '../limits/security-hooks.js'
 import { resolveSse, SSE_DONE_HEADERS, SSE_HEADERS, type SseOutcome, type SseRouteDeps } from './events-sse.js'
@@ -72,9 +72,8 @@ function respond(res: ServerResponse, outcome: SseOutcome, cors: Readonly<Record
 
 /** An exception while resolving: the answer hono's error handler gives (app.ts). */
 function respondToError(res: ServerResponse, error: unknown, cors: Readonly<Record<string, string>> | undefined): void {
-  if (isJobcastError(error)) return sendError(res, statusForCode(error.code), error.code, error.message, cors)
-  console.error('[jobcast] unexpected error while serving a request:', error)
-  sendError(res, 500, 'internal', 'internal error: the gateway logged it', cors)
+  const { code, message } = publicError(error, 'GET (SSE)')
+  sendError(res, statusForCode(code), code, message, cors)
 }
 
 /**

@@ -11,7 +11,7 @@
  */
 import type { ServerResponse } from 'node:http'
 import type { BusEvent } from '../bus/bus.js'
-import { isJobcastError } from '../errors.js'
+import { publicError } from '../public-error.js'
 import { frameCache } from '../frame-cache.js'
 import { itemsOf } from '../one-or-many.js'
 import type { JobHub, Watch, WatchHandler } from '../hub.js'
@@ -146,9 +146,7 @@ abstract class SseStream implements Closable {
     const started = slots instanceof JobSlot ? this.#startWatch(slots) : Promise.all(slots.map((s) => this.#startWatch(s)))
     started.catch((error: unknown) => {
       // Typically bus_unavailable: the client reconnects with its cursor and loses nothing.
-      const code = isJobcastError(error) ? error.code : 'internal'
-      const message = isJobcastError(error) ? error.message : '[jobcast] could not watch the job: reconnect with the last event id'
-      this.write(sseNamed('error', { code, message }))
+      this.write(sseNamed('error', publicError(error, 'an SSE watch')))
       this.end()
     })
   }

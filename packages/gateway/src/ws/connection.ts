@@ -4,7 +4,7 @@
  */
 import type { WebSocket, RawData } from 'ws'
 import type { Authorizer } from '../auth/authorizer.js'
-import { isJobcastError } from '../errors.js'
+import { publicError } from '../public-error.js'
 import type { BusEvent } from '../bus/bus.js'
 import type { JobHub, Watch, WatchHandler } from '../hub.js'
 import { isTerminal, type ErrorCode } from '../protocol.js'
@@ -168,8 +168,8 @@ export class WsConnection {
     } catch (error) {
       if (sub.closed) return
       this.#end(id)
-      const code = isJobcastError(error) ? error.code : 'internal'
-      fail(code, isJobcastError(error) ? error.message : '[jobcast] could not subscribe: internal error, try again')
+      const { code, message } = publicError(error, 'a WebSocket subscribe')
+      fail(code, message)
     }
   }
 

@@ -11,7 +11,8 @@ import type { JobHub } from '../hub.js'
 import type { ErrorCode } from '../protocol.js'
 import type { ConnectionRegistry } from '../registry.js'
 import type { RateDecision } from '../limits/rate-limiter.js'
-import { errorBodyJson } from '../routes/http-error.js'
+import { publicError } from '../public-error.js'
+import { endSocketWithError, statusForCode } from '../routes/http-error.js'
 import { WsConnection } from './connection.js'
 
 /**
@@ -53,14 +54,8 @@ export interface WsServerOptions {
 /** The path of the WebSocket endpoint. */
 export const WS_PATH = '/v1/ws'
 
-function reject(socket: Duplex, status: number, code: ErrorCode, message: string): void {
-  const body = errorBodyJson(code, message)
-  socket.end(
-    `HTTP/1.1 ${status} ${status === 404 ? 'Not Found' : status === 503 ? 'Service Unavailable' : 'Refused'}\r\n` +
-      `Connection: close\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-  )
-  socket.once('finish', () => socket.destroy())
-}
+/** The only WebSocket protocol version the gateway speaks (RFC 6455 §4.1). */
+const WS_VERSION = '13'
 
 /** A socket error ends the socket (shared listener: `this` is the socket). */
 function destroySocket(this: Duplex): void {
@@ -94,17 +89,23 @@ export class WsServer {
   handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     socket.on('error', destroySocket)
     void this.#upgrade(req, socket, head).catch((error: unknown) => {
-      console.error('[jobcast] WebSocket upgrade failed:', error)
-      if (!socket.destroyed) reject(socket, 500, 'internal', 'internal error during the WebSocket upgrade')
+      const { code, message } = publicError(error, 'a WebSocket upgrade')
+      if (!socket.destroyed) endSocketWithError(socket, statusForCode(code), code, message)
     })
   }
 
   async #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost')
-    if (url.pathname !== WS_PATH) return reject(socket, 404, 'not_found', `no WebSocket endpoint at ${url.pathname}: use ${WS_PATH}`)
-    if (this.#options.registry.closing) return reject(socket, 503, 'shutting_down', 'the gateway is shutting down: reconnect in a moment')
+    if (url.pathname !== WS_PATH) return endSocketWithError(socket, 404, 'not_found', `no WebSocket endpoint at ${url.pathname}: use ${WS_PATH}`)
+    // ws also accepts the draft version 8 (hybi-10); RFC 6455 §4.4 asks for 426 naming the versions spoken.
+    const version = req.headers['sec-websocket-version']
+    if (version !== WS_VERSION)
+      return endSocketWithError(socket, 426, 'bad_request', `WebSocket protocol version ${JSON.stringify(version?.slice(0, 20) ?? null)} is not supported: use version ${WS_VERSION} (RFC 6455)`, {
+        'sec-websocket-version': WS_VERSION,
+      })
+    if (this.#options.registry.closing) return endSocketWithError(socket, 503, 'shutting_down', 'the gateway is shutting down: reconnect in a moment')
     const decision: WsUpgradeDecision = (await this.#options.checkUpgrade?.(req)) ?? { ok: true }
-    if (!decision.ok) return reject(socket, decision.status, decision.code, decision.message)
+    if (!decision.ok) return endSocketWithError(socket, decision.status, decision.code, decision.message)
     // One listener per socket, no wrappers: the socket's 'close' follows the WebSocket's
     // close and also covers a handshake that fails or a peer that leaves before it completes.
     const release = decision.release
