@@ -12,7 +12,11 @@ export interface TransportSink {
   event(job: JobEvent): void
   /** The gateway said whether it knows the job yet. */
   exists(id: string, exists: boolean): void
-  /** A per-job error with a wire code (`unauthorized`, `forbidden`, `token_expired`, …; `attempts` from polling). */
+  /**
+   * A per-job error with a wire code (`unauthorized`, `token_expired`, `bus_unavailable`, …;
+   * `attempts` from polling). The client acts on it per wire-codes.ts: retries the job on this
+   * transport (`add` again with its cursor), asks for a new token, or rejects.
+   */
   error(id: string, code: string, message: string): void
   /**
    * The connection is gone, never came up, or went silent; the client reconnects (if it ever
@@ -45,9 +49,17 @@ export type TransportFactory = (ctx: TransportContext) => Transport
 /** @internal */
 export type Factories = Record<TransportName, TransportFactory>
 
-/** Reads the code and message of `{"error":{"code","message"}}`, tolerating any other body. @internal */
+/**
+ * Reads the code and message of `{"error":{"code","message"}}`. Any other body comes from
+ * something between the client and the gateway (a proxy, a balancer during a restart): a
+ * refusal of the token if 401/403, else a passing fault (`internal`, retried).
+ * @internal
+ */
 export const readError = async (res: Response): Promise<{ code: string; message: string }> =>
-  (await res.json().catch(() => 0))?.error ?? { code: res.status == 403 ? 'forbidden' : 'unauthorized', message: '' }
+  (await res.json().catch(() => 0))?.error ?? {
+    code: res.status == 403 ? 'forbidden' : res.status == 401 ? 'unauthorized' : 'internal',
+    message: '',
+  }
 
 /** `Authorization` header for a token, if any. @internal */
 export const auth = (token?: string): Record<string, string> => (token ? { authorization: 'Bearer ' + token } : {})
