@@ -11,9 +11,12 @@
  */
 export type WireCodeAction = 'retry' | 'token' | 'fatal'
 
-// Only the codes that are not fatal are listed: an unknown code (a newer gateway) rejects with
-// its message rather than retrying something that may never succeed.
-const NOT_FATAL: Record<string, WireCodeAction> = {
+/**
+ * The codes that are not fatal. Only these are listed: an unknown code (say, from a newer
+ * gateway) rejects with its message rather than retrying something that may never succeed.
+ * @internal
+ */
+export const NOT_FATAL: Record<string, WireCodeAction> = {
   bus_unavailable: 'retry',
   rate_limited: 'retry',
   shutting_down: 'retry',
