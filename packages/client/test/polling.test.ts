@@ -26,6 +26,15 @@ function serve(steps: (() => Response)[]) {
   )
   return requests
 }
+/** Checks each gap between successive request times against `expected` (1 ms below, `slack` above). */
+function expectGaps(times: number[], expected: number[], slack: number) {
+  const gaps = times.slice(1).map((t, i) => t - times[i]!)
+  expect(gaps).toHaveLength(expected.length)
+  gaps.forEach((gap, i) => {
+    expect(gap).toBeGreaterThanOrEqual(expected[i]! - 1)
+    expect(gap).toBeLessThanOrEqual(expected[i]! + slack)
+  })
+}
 const json = (job: JobEvent, headers: Record<string, string> = {}) => () =>
   HttpResponse.json(job, { headers: { etag: `"${job.seq}"`, ...headers } })
 
@@ -165,12 +174,7 @@ describe('polling transport', () => {
       const p = waitForJob('a', { url: GW, transports: ['polling'] })
       while (times.length < 9) await vi.advanceTimersByTimeAsync(100)
       await p
-      const gaps = times.slice(1).map((t, i) => t - times[i]!)
-      const caps = [1000, 1500, 2250, 3375, 5062, 7593, 10_000, 10_000]
-      gaps.forEach((g, i) => {
-        expect(g).toBeGreaterThanOrEqual(caps[i]! - 1)
-        expect(g).toBeLessThanOrEqual(caps[i]! + 100)
-      })
+      expectGaps(times, [1000, 1500, 2250, 3375, 5062, 7593, 10_000, 10_000], 100)
     } finally {
       rnd.mockRestore()
       vi.useRealTimers()
@@ -246,14 +250,9 @@ describe('polling transport', () => {
       const p = waitForJob('a', { url: GW, transports: ['polling'] })
       while (times.length < answers.length) await vi.advanceTimersByTimeAsync(50)
       expect((await p).status).toBe('completed')
-      const gaps = times.slice(1).map((t, i) => t - times[i]!)
       // 1 s (Retry-After 1, jitter at its top), 3 s (the 429's Retry-After), then the backoff
       // from its first step again (1000 ms, then 1500 ms at the top of the jitter).
-      const expected = [1100, 3300, 1000, 1500]
-      gaps.forEach((gap, i) => {
-        expect(gap).toBeGreaterThanOrEqual(expected[i]! - 1)
-        expect(gap).toBeLessThanOrEqual(expected[i]! + 50)
-      })
+      expectGaps(times, [1100, 3300, 1000, 1500], 50)
     } finally {
       random.mockRestore()
       vi.useRealTimers()
