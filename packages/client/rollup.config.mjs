@@ -14,10 +14,10 @@ const external = ['react', 'react/jsx-runtime', 'react-dom', /^eventsource-parse
 
 /**
  * For bundles that inline eventsource-parser (the IIFE, jobcast-element.js): the client passes
- * neither `maxBufferSize` nor `onError` and never calls `reset()`, so the parser's buffer cap
- * (the length it keeps, the `terminated` state it sets), `reset` and its `ParseError`s are dead
- * code (errors built only to be handed to a no-op). Saying so lets terser drop them without
- * changing behaviour. Fails loudly if a parser update moves the text.
+ * neither `maxBufferSize`, `onError` nor `onRetry` and never calls `reset()`, so the parser's
+ * buffer cap (the length it keeps, the `terminated` state it sets), `reset` and its
+ * `ParseError`s are dead code (errors built only to be handed to a no-op). Saying so lets
+ * terser drop them without changing behaviour. Fails loudly if a parser update moves the text.
  */
 const trimParser = () => ({
   name: 'jobcast-trim-parser',
@@ -31,12 +31,12 @@ const trimParser = () => ({
     if (!code.includes(from) || !code.includes(returned) || !code.includes('new ParseError(') || !code.includes('onError(') || !terminatedCheck.test(code) || !lengthWrites.test(code))
       this.error(`[jobcast] eventsource-parser changed: update trimParser() in packages/client/rollup.config.mjs (or remove it)`)
     return code
-      .replace(from, 'const { onEvent = noop, onRetry = noop, onComment } = config, maxBufferSize = void 0')
+      .replace(from, 'const { onEvent = noop, onComment } = config, onRetry = noop, maxBufferSize = void 0')
       .replace(terminatedCheck, '')
       .replace(returned, 'return { feed };')
       .replaceAll(lengthWrites, '')
-      .replaceAll('onError(', '(')
-      .replaceAll('new ParseError(', '/*#__PURE__*/ new ParseError(')
+      // Its argument (a ParseError and its message) is built only to be handed to the no-op.
+      .replaceAll('onError(', '(0 && ')
   },
 })
 const plugins = (trim = false) => [
