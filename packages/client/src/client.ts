@@ -69,7 +69,10 @@ interface Job {
   seq: number
   last?: JobEvent
   subs: Set<Sub>
-  /** Runs while the gateway says it does not know the job: `notFoundGrace`, or `lostGrace` once the job was seen. */
+  /**
+   * Runs while the gateway says it does not know the job: `notFoundGrace`, or `lostGrace` once
+   * the job was seen; `0` once that grace is over and the job is being asked for one last time.
+   */
   unknownTimer?: unknown
   /** `token_expired` in a row without the gateway accepting a fresh token (`subscribed`, 200/304 reset it). */
   expired: number
@@ -248,11 +251,15 @@ export function createClient(options: ClientOptions): JobcastClient {
     if (exists) {
       o.clearTimeout(job.unknownTimer)
       job.unknownTimer = undefined
-    } else
-      job.unknownTimer ??= o.setTimeout(
-        () => fail(job, job.last ? new JobLostError(job.last) : new JobNotFoundError(id)),
-        job.last ? o.lostGrace : o.notFoundGrace,
-      )
+    } else if (job.unknownTimer === 0) fail(job, new JobLostError(job.last!))
+    else
+      job.unknownTimer ??= o.setTimeout(() => {
+        if (!job.last) return fail(job, new JobNotFoundError(id))
+        // Asked once more before the verdict: a snapshot restored with the seq already seen
+        // brings no event, and a push subscription only says `exists` when it starts.
+        job.unknownTimer = 0
+        cur?.t.add(id, job.seq)
+      }, job.last ? o.lostGrace : o.notFoundGrace)
   }
 
   const onError = (id: string, code: string, message: string, connection: Conn) => {

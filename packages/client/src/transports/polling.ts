@@ -1,8 +1,7 @@
 import { parseRetryAfter, pollDelay } from '../backoff.js'
 import type { JobEvent } from '../protocol.js'
-import { wireCodeAction } from '../wire-codes.js'
 import type { TransportFactory } from './transport.js'
-import { auth, readError } from './transport.js'
+import { auth, readRefusal } from './transport.js'
 
 interface Poll {
   since: number
@@ -53,8 +52,8 @@ export const polling: TransportFactory = ({ options: o, sink, token }) => {
       // 200, 304 and 404 also tell whether the job exists (and that the token was accepted).
       if (status < 400 || status == 404) sink.exists(id, status != 404)
       else {
-        const error = await readError(res)
-        if (wireCodeAction(error.code) != 'retry') return sink.error(id, error.code, error.message)
+        const refusal = await readRefusal(res)
+        if (refusal) return sink.error(id, refusal.code, refusal.message)
       }
     } catch {
       // Network error, or aborted (checked below).

@@ -1,7 +1,6 @@
 import { createParser, type EventSourceMessage } from 'eventsource-parser'
 import type { TransportFactory } from './transport.js'
-import { auth, dispatch, readError } from './transport.js'
-import { wireCodeAction } from '../wire-codes.js'
+import { auth, dispatch, readRefusal } from './transport.js'
 
 /**
  * Server-sent events over `fetch` (so the token travels as a header and `Last-Event-ID` is
@@ -38,10 +37,10 @@ export const sse: TransportFactory = ({ options: o, sink, token }) => {
       })
       if (res.status == 204) return
       if (!res.ok || !res.body) {
-        const error = await readError(res)
+        const refusal = await readRefusal(res)
         // Retryable: reconnect with backoff like any drop (or fall back if it never worked).
-        if (wireCodeAction(error.code) == 'retry') throw 0
-        return list.forEach((id) => sink.error(id, error.code, error.message))
+        if (!refusal) throw 0
+        return list.forEach((id) => sink.error(id, refusal.code, refusal.message))
       }
       const p = createParser({ onEvent, onComment: sink.alive })
       const r = res.body.getReader()

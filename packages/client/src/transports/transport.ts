@@ -1,5 +1,6 @@
 import type { JobEvent } from '../protocol.js'
 import type { Resolved, TransportName } from '../options.js'
+import { wireCodeAction } from '../wire-codes.js'
 
 /**
  * How a transport reports to the client. The client wraps it per connection, so calls from a
@@ -50,16 +51,19 @@ export type TransportFactory = (ctx: TransportContext) => Transport
 export type Factories = Record<TransportName, TransportFactory>
 
 /**
- * Reads the code and message of `{"error":{"code","message"}}`. Any other body comes from
- * something between the client and the gateway (a proxy, a balancer during a restart): a
- * refusal of the token if 401/403, else a passing fault (`internal`, retried).
+ * The code and message of a failed response (`{"error":{"code","message"}}`) that asking again
+ * later will not cure (wire-codes.ts), for `sink.error`; `undefined` for a retryable one. Any
+ * other body comes from something between the client and the gateway (a proxy, a balancer
+ * during a restart): a refusal of the token if 401/403, else a passing fault (`internal`).
  * @internal
  */
-export const readError = async (res: Response): Promise<{ code: string; message: string }> =>
-  (await res.json().catch(() => 0))?.error ?? {
+export const readRefusal = async (res: Response): Promise<{ code: string; message: string } | undefined> => {
+  const error = (await res.json().catch(() => 0))?.error ?? {
     code: res.status == 403 ? 'forbidden' : res.status == 401 ? 'unauthorized' : 'internal',
     message: '',
   }
+  return wireCodeAction(error.code) == 'retry' ? undefined : error
+}
 
 /** `Authorization` header for a token, if any. @internal */
 export const auth = (token?: string): Record<string, string> => (token ? { authorization: 'Bearer ' + token } : {})
