@@ -101,8 +101,9 @@ export interface ClientOptions {
   /**
    * How long a job the client has already seen may stay unknown to the gateway before
    * `JobLostError`: after Redis restarted without its data, a restore of the snapshot usually
-   * comes within seconds of Redis returning. Any event ends the grace. A gateway that cannot
-   * reach Redis (`bus_unavailable`) never starts it.
+   * comes within seconds of Redis returning. Any event, or the gateway knowing the job again,
+   * ends the grace; once over, the job is asked for once more before the verdict. A gateway
+   * that cannot reach Redis (`bus_unavailable`) never starts it.
    * @default 30000 (ms)
    */
   lostGrace?: number
