@@ -65,8 +65,9 @@ export class JobNotFoundError extends JobcastClientError {
 
 /**
  * The gateway stopped knowing a job the client had already seen (it answered "unknown" for
- * `lostGrace` with no event in between): Redis lost the job's snapshot, typically a restart
- * without persistence, and nothing put it back. `.job` is the last event seen.
+ * `lostGrace` with no event in between, and again when asked once more): Redis lost the job's
+ * snapshot, typically a restart without persistence, and nothing put it back. `.job` is the
+ * last event seen.
  */
 export class JobLostError extends JobcastClientError {
   override name = 'JobLostError'
