@@ -275,7 +275,8 @@ describe('WebSocket transport', () => {
       s.peers[0]!.frames.length = 0
       s.peers[0]!.send({ type: 'error', id: 'a', code, message: `[jobcast] ${code}: try again` })
       await until(() => s.peers[0]!.frames.filter((f) => f.type == 'subscribe').length === 3)
-      expect(s.peers[0]!.frames.filter((f) => f.type == 'subscribe')).toEqual([
+      // Only a, from its cursor: b was neither unsubscribed nor subscribed again.
+      expect(s.peers[0]!.frames.filter((f) => f.type != 'ping')).toEqual([
         { type: 'subscribe', id: 'a', since: a1.seq },
         { type: 'subscribe', id: 'a', since: a1.seq },
         { type: 'subscribe', id: 'a', since: a1.seq },
@@ -284,9 +285,7 @@ describe('WebSocket transport', () => {
       s.peers[0]!.send(job(ev('b', 'completed')))
       await expect(pa).resolves.toMatchObject({ status: 'completed' })
       await expect(pb).resolves.toMatchObject({ id: 'b' })
-      // One socket all along, and b was never unsubscribed or subscribed again.
       expect(s.peers).toHaveLength(1)
-      expect(s.peers[0]!.frames.some((f) => f.id == 'b')).toBe(false)
       await client.close()
     },
   )
