@@ -229,16 +229,16 @@ export function createClient(options: ClientOptions): JobcastClient {
 
   const idle = () => shut('idle', 'idle')
 
-  const onEvent = (e: JobEvent, c: Conn) => {
-    const j = jobs.get(e.id)
+  const onEvent = (event: JobEvent, connection: Conn) => {
+    const job = jobs.get(event.id)
     // seq only grows but is not consecutive: compare, never expect +1.
-    if (!j || !(e.seq > j.seq)) return
-    j.seq = e.seq
-    j.last = e
-    onExists(e.id, true)
-    const info = { transport: c.name }
-    j.subs.forEach((s) => s.up(e, info))
-    if (isTerminal(e)) drop(j)
+    if (!job || !(event.seq > job.seq)) return
+    job.seq = event.seq
+    job.last = event
+    onExists(event.id, true)
+    const info = { transport: connection.name }
+    job.subs.forEach((sub) => sub.up(event, info))
+    if (isTerminal(event)) drop(job)
   }
 
   // Unknown to the gateway: maybe not published yet (never seen), or its snapshot was lost with
@@ -288,13 +288,13 @@ export function createClient(options: ClientOptions): JobcastClient {
     )
   }
 
-  const drop = (j: Job) => {
-    if (jobs.get(j.id) !== j) return
-    jobs.delete(j.id)
-    o.clearTimeout(j.unknownTimer)
-    o.clearTimeout(j.retryTimer)
-    cur?.t.remove(j.id)
-    probe?.t.remove(j.id)
+  const drop = (job: Job) => {
+    if (jobs.get(job.id) !== job) return
+    jobs.delete(job.id)
+    o.clearTimeout(job.unknownTimer)
+    o.clearTimeout(job.retryTimer)
+    cur?.t.remove(job.id)
+    probe?.t.remove(job.id)
     if (!jobs.size) lingerT = o.setTimeout(idle, o.linger)
   }
 
