@@ -14,20 +14,29 @@ const external = ['react', 'react/jsx-runtime', 'react-dom', /^eventsource-parse
 
 /**
  * For bundles that inline eventsource-parser (the IIFE, jobcast-element.js): the client passes
- * neither `maxBufferSize` nor `onError`, so the parser's buffer cap and its `ParseError`s are
- * dead code (errors built only to be handed to a no-op). Saying so lets terser drop ~90 B
- * min+gzip without changing behaviour. Fails loudly if a parser update moves the text.
+ * neither `maxBufferSize`, `onError` nor `onRetry` and never calls `reset()`, so the parser's
+ * buffer cap (the length it keeps, the `terminated` state it sets), `reset` and its
+ * `ParseError`s are dead code (errors built only to be handed to a no-op). Saying so lets
+ * terser drop them without changing behaviour. Fails loudly if a parser update moves the text.
  */
 const trimParser = () => ({
   name: 'jobcast-trim-parser',
   transform(code, id) {
     if (!/[\\/]eventsource-parser[\\/]dist[\\/]index\.js$/.test(id)) return null
     const from = 'const { onEvent = noop, onError = noop, onRetry = noop, onComment, maxBufferSize } = config'
-    if (!code.includes(from) || !code.includes('new ParseError('))
+    const terminatedCheck = /if \(terminated\)\s*throw new Error\(\s*"Cannot feed parser[^"]*"\s*\);/
+    const returned = 'return { feed, reset };'
+    // Writes of the buffered length; the declaration stays and terser drops it once unread.
+    const lengthWrites = /(?<!let )pendingFragmentsLength \+?= /g
+    if (!code.includes(from) || !code.includes(returned) || !code.includes('new ParseError(') || !code.includes('onError(') || !terminatedCheck.test(code) || !lengthWrites.test(code))
       this.error(`[jobcast] eventsource-parser changed: update trimParser() in packages/client/rollup.config.mjs (or remove it)`)
     return code
-      .replace(from, 'const { onEvent = noop, onRetry = noop, onComment } = config, onError = noop, maxBufferSize = void 0')
-      .replaceAll('new ParseError(', '/*#__PURE__*/ new ParseError(')
+      .replace(from, 'const { onEvent = noop, onComment } = config, onRetry = noop, maxBufferSize = void 0')
+      .replace(terminatedCheck, '')
+      .replace(returned, 'return { feed };')
+      .replaceAll(lengthWrites, '')
+      // Its argument (a ParseError and its message) is built only to be handed to the no-op.
+      .replaceAll('onError(', '(0 && ')
   },
 })
 const plugins = (trim = false) => [

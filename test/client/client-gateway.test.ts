@@ -178,5 +178,9 @@ describe('the built IIFE bundle (dist/jobcast.iife.js, from npm run build)', () 
     expect((await p).result).toEqual({ downloadUrl: `/files/${id}.csv` })
     const failed = Jobcast.waitForJob(jobId('iife'), { ...opts(gw.url, [transport]), notFoundGrace: 100 })
     await expect(failed).rejects.toMatchObject({ name: 'JobNotFoundError', code: 'job_not_found' })
+    // Every error class is there for `instanceof` (the guards are left out of this bundle).
+    for (const name of ['JobcastClientError', 'JobFailedError', 'JobCancelledError', 'JobTimeoutError', 'JobNotFoundError', 'JobLostError', 'AuthError'] as const) {
+      expect(Jobcast[name]).toBeTypeOf('function')
+    }
   })
 })

@@ -26,3 +26,13 @@ export const backoffDelay = (n: number, o: BackoffOptions, random: () => number 
  * date counts as absent, which leaves the backoff delay in charge.
  */
 export const parseRetryAfter = (value: string | null | undefined): number => +value! * 1000 || 0
+
+/**
+ * The delay before the next poll. When the gateway set the pace (`Retry-After` above 0), that
+ * long plus at most a tenth as jitter, so tabs drift apart without learning the end much later;
+ * else the backoff of the `unpaced`-th answer in a row without a pace.
+ * @param retryAfter - The gateway's `Retry-After` in ms, 0 when absent.
+ * @param random - `() => [0, 1)`, injectable for tests.
+ */
+export const pollDelay = (retryAfter: number, unpaced: number, o: BackoffOptions, random: () => number = Math.random): number =>
+  retryAfter ? retryAfter * (1 + random() / 10) : backoffDelay(unpaced, o, random)

@@ -3,6 +3,7 @@ import {
   AuthError,
   JobCancelledError,
   JobFailedError,
+  JobLostError,
   JobNotFoundError,
   JobTimeoutError,
   JobcastClientError,
@@ -25,13 +26,14 @@ import { polling } from './transports/polling.js'
 import { sse } from './transports/sse.js'
 import type { Transport, TransportSink } from './transports/transport.js'
 import { websocket } from './transports/websocket.js'
+import { wireCodeAction } from './wire-codes.js'
 
 /** A jobcast client: one connection shared by every job it watches. */
 export interface JobcastClient {
   /**
    * Resolves with the `completed` event. Rejects with `JobFailedError`, `JobCancelledError`,
-   * `JobTimeoutError`, `JobNotFoundError`, `AuthError`, an `AbortError` or, after `close()`,
-   * a `JobcastClientError` coded `client_closed`.
+   * `JobTimeoutError`, `JobNotFoundError`, `JobLostError`, `AuthError`, an `AbortError`, a
+   * `JobcastClientError` with a fatal wire code or, after `close()`, coded `client_closed`.
    * @example const job = await client.waitForJob('export-42', { onProgress: (j) => (bar.value = j.progress ?? 0) })
    */
   waitForJob<R = Record<string, unknown>>(id: string, options?: WaitOptions): Promise<JobEvent<R>>
@@ -67,10 +69,17 @@ interface Job {
   seq: number
   last?: JobEvent
   subs: Set<Sub>
-  /** Not-found grace timer. */
-  nf?: unknown
+  /**
+   * Runs while the gateway says it does not know the job: `notFoundGrace`, or `lostGrace` once
+   * the job was seen; `0` once that grace is over and the job is being asked for one last time.
+   */
+  unknownTimer?: unknown
   /** `token_expired` in a row without the gateway accepting a fresh token (`subscribed`, 200/304 reset it). */
   expired: number
+  /** Retries in a row after a retryable wire error (an event or `subscribed` resets it). */
+  retries: number
+  /** Pending retry after a retryable wire error. */
+  retryTimer?: unknown
 }
 
 interface Conn {
@@ -220,49 +229,72 @@ export function createClient(options: ClientOptions): JobcastClient {
 
   const idle = () => shut('idle', 'idle')
 
-  const onEvent = (e: JobEvent, c: Conn) => {
-    const j = jobs.get(e.id)
+  const onEvent = (event: JobEvent, connection: Conn) => {
+    const job = jobs.get(event.id)
     // seq only grows but is not consecutive: compare, never expect +1.
-    if (!j || !(e.seq > j.seq)) return
-    j.seq = e.seq
-    j.last = e
-    o.clearTimeout(j.nf)
-    const info = { transport: c.name }
-    j.subs.forEach((s) => s.up(e, info))
-    if (isTerminal(e)) drop(j)
+    if (!job || !(event.seq > job.seq)) return
+    job.seq = event.seq
+    job.last = event
+    onExists(event.id, true)
+    const info = { transport: connection.name }
+    job.subs.forEach((sub) => sub.up(event, info))
+    if (isTerminal(event)) drop(job)
   }
 
-  const onExists = (id: string, ex: boolean) => {
-    const j = jobs.get(id)
-    if (!j) return
-    j.expired = 0
-    if (ex || j.last) {
-      o.clearTimeout(j.nf)
-      j.nf = undefined
-    } else j.nf ??= o.setTimeout(() => fail(j, new JobNotFoundError(id)), o.notFoundGrace)
+  // Unknown to the gateway: maybe not published yet (never seen), or its snapshot was lost with
+  // Redis' data (seen before) and may still be restored. Only a real answer gets here: a gateway
+  // that cannot reach Redis reports `bus_unavailable`, which goes through onError.
+  const onExists = (id: string, exists: boolean) => {
+    const job = jobs.get(id)
+    if (!job) return
+    job.expired = job.retries = 0
+    if (exists) {
+      o.clearTimeout(job.unknownTimer)
+      job.unknownTimer = undefined
+    } else if (job.unknownTimer === 0) fail(job, new JobLostError(job.last!))
+    else
+      job.unknownTimer ??= o.setTimeout(() => {
+        if (!job.last) return fail(job, new JobNotFoundError(id))
+        // Asked once more before the verdict: a snapshot restored with the seq already seen
+        // brings no event, and a push subscription only says `exists` when it starts.
+        job.unknownTimer = 0
+        cur?.t.add(id, job.seq)
+      }, job.last ? o.lostGrace : o.notFoundGrace)
   }
 
-  const onError = (id: string, code: string, msg: string, c: Conn) => {
-    const j = jobs.get(id)
-    if (!j) return
+  const onError = (id: string, code: string, message: string, connection: Conn) => {
+    const job = jobs.get(id)
+    if (!job) return
+    const action = wireCodeAction(code)
+    // Only this job asks again, after a jittered backoff and from its cursor: the other jobs
+    // of the connection carry on.
+    if (action == 'retry') {
+      o.clearTimeout(job.retryTimer)
+      job.retryTimer = o.setTimeout(
+        () => connection.dead || connection.t.add(id, job.seq),
+        backoffDelay(job.retries++, o.reconnect),
+      )
+      return
+    }
     // The token function is asked again; twice in a row without success means it cannot help.
-    if (code == 'token_expired' && j.expired++ < 2) return c.t.add(id, j.seq)
+    if (action == 'token' && job.expired++ < 2) return connection.t.add(id, job.seq)
     fail(
-      j,
+      job,
       code == 'attempts'
-        ? new JobTimeoutError('attempts', id, j.last)
+        ? new JobTimeoutError('attempts', id, job.last)
         : AUTH.test(code)
-          ? new AuthError(code, msg, id, j.last)
-          : new JobcastClientError(code, msg, id, j.last),
+          ? new AuthError(code, message, id, job.last)
+          : new JobcastClientError(code, `job ${id}: ${message}`, id, job.last),
     )
   }
 
-  const drop = (j: Job) => {
-    if (jobs.get(j.id) !== j) return
-    jobs.delete(j.id)
-    o.clearTimeout(j.nf)
-    cur?.t.remove(j.id)
-    probe?.t.remove(j.id)
+  const drop = (job: Job) => {
+    if (jobs.get(job.id) !== job) return
+    jobs.delete(job.id)
+    o.clearTimeout(job.unknownTimer)
+    o.clearTimeout(job.retryTimer)
+    cur?.t.remove(job.id)
+    probe?.t.remove(job.id)
     if (!jobs.size) lingerT = o.setTimeout(idle, o.linger)
   }
 
@@ -330,7 +362,7 @@ export function createClient(options: ClientOptions): JobcastClient {
         if (j.last) s.up(j.last, { transport: name! })
       } else {
         // Subscribed first: a transport may fail the job synchronously (a throwing token function).
-        jobs.set(id, { id, seq: 0, subs: new Set([s]), expired: 0 })
+        jobs.set(id, { id, seq: 0, subs: new Set([s]), expired: 0, retries: 0 })
         if (cur) {
           cur.t.add(id, 0)
           probe?.t.add(id, 0)

@@ -3,7 +3,7 @@ import type { JobError, JobEvent } from './protocol.js'
 /**
  * Base of every error the client throws. `code` is stable: wire codes (`unauthorized`,
  * `forbidden`, `token_expired`, `job_not_found`, `invalid_job_id`, …) or the client's own
- * (`job_failed`, `job_cancelled`, `job_timeout`, `client_closed`, `token_error`).
+ * (`job_failed`, `job_cancelled`, `job_timeout`, `job_lost`, `client_closed`, `token_error`).
  */
 export class JobcastClientError extends Error {
   override name = 'JobcastClientError'
@@ -19,7 +19,8 @@ export class JobcastClientError extends Error {
     readonly job?: JobEvent,
     cause?: unknown,
   ) {
-    super('[jobcast] ' + message, { cause })
+    // Gateway messages already carry the prefix: wrapped, they must not show it twice.
+    super('[jobcast] ' + message.replace(/\[jobcast\] /g, ''), { cause })
   }
 }
 
@@ -62,6 +63,24 @@ export class JobNotFoundError extends JobcastClientError {
   }
 }
 
+/**
+ * The gateway stopped knowing a job the client had already seen (it answered "unknown" for
+ * `lostGrace` with no event in between, and again when asked once more): Redis lost the job's
+ * snapshot, typically a restart without persistence, and nothing put it back. `.job` is the
+ * last event seen.
+ */
+export class JobLostError extends JobcastClientError {
+  override name = 'JobLostError'
+  constructor(job: JobEvent) {
+    super(
+      'job_lost',
+      `job ${job.id} (last ${job.status}) is no longer known to the gateway: Redis lost its data; turn on AOF`,
+      job.id,
+      job,
+    )
+  }
+}
+
 /** The gateway refused the token: `status` 401 (`unauthorized`, `token_expired`) or 403 (`forbidden`). */
 export class AuthError extends JobcastClientError {
   override name = 'AuthError'
@@ -88,6 +107,8 @@ export const isJobCancelledError = is<JobCancelledError>('JobCancelledError')
 export const isJobTimeoutError = is<JobTimeoutError>('JobTimeoutError')
 /** Is `e` a {@link JobNotFoundError}? */
 export const isJobNotFoundError = is<JobNotFoundError>('JobNotFoundError')
+/** Is `e` a {@link JobLostError}? */
+export const isJobLostError = is<JobLostError>('JobLostError')
 /** Is `e` an {@link AuthError}? */
 export const isAuthError = is<AuthError>('AuthError')
 /** Is `e` the rejection of an aborted signal (`DOMException` named `AbortError`)? */

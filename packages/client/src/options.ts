@@ -79,11 +79,16 @@ export interface ClientOptions {
    * @default 45000 (ms)
    */
   heartbeatTimeout?: number
-  /** Reconnect delays after a push connection dropped (full jitter). @default { initial: 1000, max: 30000, factor: 2 } */
+  /**
+   * Reconnect delays after a push connection dropped, and retry delays of one job the gateway
+   * could not serve for a while (`bus_unavailable`, `rate_limited`, …); full jitter.
+   * @default { initial: 1000, max: 30000, factor: 2 }
+   */
   reconnect?: BackoffOptions
   /**
-   * Polling delays (full jitter, never below the gateway's `Retry-After`). The default costs a
-   * 5-minute job about 60 requests (mean delay ≈ 5 s once at the cap).
+   * Polling delays (full jitter) while the gateway gives no pace. When it answers with a
+   * `Retry-After` (seconds, above 0; it sends 1 for a running job by default), the next poll
+   * comes that long later, plus at most a tenth of it as jitter.
    * @default { initial: 1000, max: 10000, factor: 1.5 }
    */
   poll?: BackoffOptions
@@ -93,6 +98,15 @@ export interface ClientOptions {
   hiddenSlowdown?: number
   /** How long an unknown job may stay unknown (it may be published a moment later) before `JobNotFoundError`. @default 10000 (ms) */
   notFoundGrace?: number
+  /**
+   * How long a job the client has already seen may stay unknown to the gateway before
+   * `JobLostError`: after Redis restarted without its data, a restore of the snapshot usually
+   * comes within seconds of Redis returning. Any event, or the gateway knowing the job again,
+   * ends the grace; once over, the job is asked for once more before the verdict. A gateway
+   * that cannot reach Redis (`bus_unavailable`) never starts it.
+   * @default 30000 (ms)
+   */
+  lostGrace?: number
   /** How long a connection stays open once nothing is watched. @default 5000 (ms) */
   linger?: number
   /**
@@ -127,7 +141,7 @@ export interface WaitOptions extends WatchOptions {
 
 /** Options of `subscribe`. */
 export interface SubscribeOptions extends WatchOptions {
-  /** Called once if watching ends with an error (not found, auth, timeout, abort, client closed). @default none */
+  /** Called once if watching ends with an error (not found, lost, auth, timeout, abort, client closed). @default none */
   onError?: (error: Error) => void
 }
 
@@ -148,6 +162,7 @@ export const resolveOptions = (o: ClientOptions): Resolved => {
     maxAttempts: Infinity,
     hiddenSlowdown: 4,
     notFoundGrace: 10000,
+    lostGrace: 30000,
     linger: 5000,
     upgradeAfter: 60000,
   } as Partial<Resolved> as Resolved

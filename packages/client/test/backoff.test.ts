@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { backoffCap, backoffDelay, parseRetryAfter } from '../src/backoff.js'
+import { backoffCap, backoffDelay, parseRetryAfter, pollDelay } from '../src/backoff.js'
 
 const o = { initial: 1000, max: 10_000, factor: 2 }
 
@@ -28,5 +28,13 @@ describe('backoff', () => {
     expect(parseRetryAfter('')).toBe(0)
     expect(parseRetryAfter('soon')).toBe(0)
     expect(parseRetryAfter('Wed, 21 Oct 2015 07:28:00 GMT')).toBe(0)
+  })
+
+  it("polls at the gateway's pace plus at most a tenth; without one, at the backoff", () => {
+    expect(pollDelay(1000, 7, o, () => 0)).toBe(1000)
+    expect(pollDelay(1000, 7, o, () => 0.999)).toBeCloseTo(1099.9)
+    expect(pollDelay(3000, 0, o, () => 0.5)).toBe(3150)
+    expect(pollDelay(0, 0, o, () => 0.5)).toBe(500)
+    expect(pollDelay(0, 5, o, () => 0.5)).toBe(5000)
   })
 })

@@ -3,6 +3,7 @@ import {
   AuthError,
   JobCancelledError,
   JobFailedError,
+  JobLostError,
   JobNotFoundError,
   JobTimeoutError,
   JobcastClientError,
@@ -10,6 +11,7 @@ import {
   isAuthError,
   isJobCancelledError,
   isJobFailedError,
+  isJobLostError,
   isJobNotFoundError,
   isJobTimeoutError,
   isJobcastClientError,
@@ -25,6 +27,7 @@ describe('errors', () => {
       [new JobCancelledError(ev('a', 'cancelled')), 'JobCancelledError', 'job_cancelled'],
       [new JobTimeoutError('deadline', 'a'), 'JobTimeoutError', 'job_timeout'],
       [new JobNotFoundError('a'), 'JobNotFoundError', 'job_not_found'],
+      [new JobLostError(ev('a', 'active')), 'JobLostError', 'job_lost'],
       [new AuthError('forbidden', 'nope', 'a'), 'AuthError', 'forbidden'],
       [new JobcastClientError('client_closed', 'x', 'a'), 'JobcastClientError', 'client_closed'],
     ]
@@ -52,6 +55,8 @@ describe('errors', () => {
     expect(isJobCancelledError(new JobCancelledError(ev('a', 'cancelled')))).toBe(true)
     expect(isJobTimeoutError(new JobTimeoutError('deadline', 'a'))).toBe(true)
     expect(isJobNotFoundError(new JobNotFoundError('a'))).toBe(true)
+    expect(isJobLostError(new JobLostError(ev('a', 'active')))).toBe(true)
+    expect(isJobLostError(new JobNotFoundError('a'))).toBe(false)
     expect(isAuthError(new AuthError('forbidden', '', 'a'))).toBe(true)
     expect(isAbortError(abortError())).toBe(true)
     expect(abortError()).toBeInstanceOf(DOMException)
@@ -61,5 +66,17 @@ describe('errors', () => {
       expect(g('JobFailedError')).toBe(false)
       expect(g(new Error('x'))).toBe(false)
     }
+  })
+
+  it('a wrapped gateway message shows the [jobcast] prefix once', () => {
+    expect(new JobcastClientError('bad_cursor', '[jobcast] since is not a seq', 'a').message).toBe('[jobcast] since is not a seq')
+    expect(new AuthError('forbidden', '[jobcast] a token for other jobs', 'a').message).toBe('[jobcast] job a: forbidden, check the token. a token for other jobs')
+  })
+
+  it('JobLostError carries the last event and says what to do', () => {
+    const last = ev('a', 'active', { progress: 60 })
+    const lost = new JobLostError(last)
+    expect(lost.job).toBe(last)
+    expect(lost.message).toBe('[jobcast] job a (last active) is no longer known to the gateway: Redis lost its data; turn on AOF')
   })
 })

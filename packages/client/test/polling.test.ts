@@ -26,6 +26,15 @@ function serve(steps: (() => Response)[]) {
   )
   return requests
 }
+/** Checks each gap between successive request times against `expected` (1 ms below, `slack` above). */
+function expectGaps(times: number[], expected: number[], slack: number) {
+  const gaps = times.slice(1).map((t, i) => t - times[i]!)
+  expect(gaps).toHaveLength(expected.length)
+  gaps.forEach((gap, i) => {
+    expect(gap).toBeGreaterThanOrEqual(expected[i]! - 1)
+    expect(gap).toBeLessThanOrEqual(expected[i]! + slack)
+  })
+}
 const json = (job: JobEvent, headers: Record<string, string> = {}) => () =>
   HttpResponse.json(job, { headers: { etag: `"${job.seq}"`, ...headers } })
 
@@ -165,26 +174,21 @@ describe('polling transport', () => {
       const p = waitForJob('a', { url: GW, transports: ['polling'] })
       while (times.length < 9) await vi.advanceTimersByTimeAsync(100)
       await p
-      const gaps = times.slice(1).map((t, i) => t - times[i]!)
-      const caps = [1000, 1500, 2250, 3375, 5062, 7593, 10_000, 10_000]
-      gaps.forEach((g, i) => {
-        expect(g).toBeGreaterThanOrEqual(caps[i]! - 1)
-        expect(g).toBeLessThanOrEqual(caps[i]! + 100)
-      })
+      expectGaps(times, [1000, 1500, 2250, 3375, 5062, 7593, 10_000, 10_000], 100)
     } finally {
       rnd.mockRestore()
       vi.useRealTimers()
     }
   })
 
-  it('a 5-minute job with the default schedule costs tens of requests, not hundreds', async () => {
+  it('without a Retry-After, a 5-minute job costs tens of requests: the backoff grows to its cap', async () => {
     vi.useFakeTimers()
     try {
       let n = 0
       server.use(
         http.get(`${GW}/v1/jobs/:id`, () => {
           n++
-          return HttpResponse.json(ev('a', Date.now() - start > 300_000 ? 'completed' : 'active'), { headers: { 'retry-after': '1' } })
+          return HttpResponse.json(ev('a', Date.now() - start > 300_000 ? 'completed' : 'active'))
         }),
       )
       const start = Date.now()
@@ -196,5 +200,87 @@ describe('polling transport', () => {
     } finally {
       vi.useRealTimers()
     }
+  })
+
+  it("follows the gateway's Retry-After: every gap within [pace, pace + a tenth], however long the job runs", async () => {
+    vi.useFakeTimers()
+    try {
+      const times: number[] = []
+      let doneAt = Infinity
+      server.use(
+        http.get(`${GW}/v1/jobs/:id`, () => {
+          times.push(Date.now())
+          if (Date.now() >= doneAt) return HttpResponse.json(ev('a', 'completed'))
+          return HttpResponse.json(ev('a', 'active'), { headers: { 'retry-after': '1' } })
+        }),
+      )
+      const start = Date.now()
+      let settledAt = 0
+      const p = waitForJob('a', { url: GW, transports: ['polling'] }).then((j) => ((settledAt = Date.now()), j))
+      while (Date.now() - start < 60_000) await vi.advanceTimersByTimeAsync(100)
+      // The terminal state becomes available between two polls.
+      doneAt = Date.now() + 437
+      while (!settledAt) await vi.advanceTimersByTimeAsync(10)
+      expect((await p).status).toBe('completed')
+      const gaps = times.slice(1).map((t, i) => t - times[i]!)
+      expect(gaps.length).toBeGreaterThan(50)
+      for (const gap of gaps) {
+        expect(gap).toBeGreaterThanOrEqual(1000)
+        expect(gap).toBeLessThanOrEqual(1110)
+      }
+      expect(settledAt - doneAt).toBeLessThanOrEqual(1110)
+    } finally {
+      vi.useRealTimers()
+    }
+  })
+
+  it('a 429 waits its Retry-After; answers without one go back to the backoff, starting small', async () => {
+    vi.useFakeTimers()
+    const random = vi.spyOn(Math, 'random').mockReturnValue(0.9999)
+    try {
+      const times: number[] = []
+      const answers = [
+        () => HttpResponse.json(ev('a', 'active'), { headers: { 'retry-after': '1' } }),
+        () => HttpResponse.json({ error: { code: 'rate_limited', message: '[jobcast] slow down' } }, { status: 429, headers: { 'retry-after': '3' } }),
+        () => new HttpResponse(null, { status: 304 }),
+        () => new HttpResponse(null, { status: 304 }),
+        () => HttpResponse.json(ev('a', 'completed')),
+      ]
+      server.use(http.get(`${GW}/v1/jobs/:id`, () => answers[times.push(Date.now()) - 1]!()))
+      const p = waitForJob('a', { url: GW, transports: ['polling'] })
+      while (times.length < answers.length) await vi.advanceTimersByTimeAsync(50)
+      expect((await p).status).toBe('completed')
+      // 1 s (Retry-After 1, jitter at its top), 3 s (the 429's Retry-After), then the backoff
+      // from its first step again (1000 ms, then 1500 ms at the top of the jitter).
+      expectGaps(times, [1100, 3300, 1000, 1500], 50)
+    } finally {
+      random.mockRestore()
+      vi.useRealTimers()
+    }
+  })
+
+  it('polls through retryable answers (503 bus_unavailable, 500, a proxy 502 without a JSON body)', async () => {
+    const reqs = serve([
+      () => HttpResponse.json({ error: { code: 'bus_unavailable', message: '[jobcast] Redis is unavailable' } }, { status: 503 }),
+      () => HttpResponse.json({ error: { code: 'internal', message: '[jobcast] internal error' } }, { status: 500 }),
+      () => new HttpResponse('<html>bad gateway</html>', { status: 502, headers: { 'content-type': 'text/html' } }),
+      json(ev('a', 'completed')),
+    ])
+    expect((await waitForJob('a', base())).status).toBe('completed')
+    expect(reqs).toHaveLength(4)
+  })
+
+  it('a fatal code rejects at once with that code and one [jobcast] prefix', async () => {
+    const reqs = serve([
+      () => HttpResponse.json({ error: { code: 'method_not_allowed', message: '[jobcast] use GET' } }, { status: 405 }),
+    ])
+    const error = await waitForJob('a', base()).catch((e: unknown) => e)
+    expect(error).toMatchObject({ name: 'JobcastClientError', code: 'method_not_allowed', jobId: 'a' })
+    expect((error as Error).message).toBe('[jobcast] job a: use GET')
+    expect(reqs).toHaveLength(1)
+    server.resetHandlers()
+    serve([() => HttpResponse.json({ error: { code: 'forbidden', message: '[jobcast] a token for other jobs' } }, { status: 403 })])
+    const auth = await waitForJob('a', base()).catch((e: unknown) => e)
+    expect((auth as Error).message).toBe('[jobcast] job a: forbidden, check the token. a token for other jobs')
   })
 })

@@ -249,4 +249,131 @@ describe('WebSocket transport', () => {
     await until(() => s.peers.every((p) => p.ws.readyState === WebSocket.CLOSED))
     await client.close()
   })
+
+  it.each(['bus_unavailable', 'rate_limited', 'shutting_down', 'internal', 'too_many_connections'])(
+    '%s: that job alone subscribes again from its cursor after a backoff; the other job is untouched',
+    async (code) => {
+      let refusals = 0
+      const s = await server((p, f) => {
+        if (f.type != 'subscribe') return
+        // Job a is refused twice (after one event), then served; job b is served at once.
+        if (f.id == 'a' && f.since && refusals < 2) {
+          refusals++
+          return p.send({ type: 'error', id: 'a', code, message: `[jobcast] ${code}: try again` })
+        }
+        p.send({ type: 'subscribed', id: f.id, exists: true })
+      })
+      const client = createClient(base(s.url))
+      const seenA: JobEvent[] = []
+      const pa = client.waitForJob('a', { onProgress: (j) => seenA.push(j) })
+      const pb = client.waitForJob('b')
+      await until(() => s.peers[0]?.frames.length === 2)
+      const a1 = ev('a', 'active', { progress: 10 })
+      s.peers[0]!.send(job(a1))
+      await until(() => seenA.length === 1)
+      // The subscription fails (say the gateway's Redis went away); its next two subscribes too.
+      s.peers[0]!.frames.length = 0
+      s.peers[0]!.send({ type: 'error', id: 'a', code, message: `[jobcast] ${code}: try again` })
+      await until(() => s.peers[0]!.frames.filter((f) => f.type == 'subscribe').length === 3)
+      // Only a, from its cursor: b was neither unsubscribed nor subscribed again.
+      expect(s.peers[0]!.frames.filter((f) => f.type != 'ping')).toEqual([
+        { type: 'subscribe', id: 'a', since: a1.seq },
+        { type: 'subscribe', id: 'a', since: a1.seq },
+        { type: 'subscribe', id: 'a', since: a1.seq },
+      ])
+      s.peers[0]!.send(job(ev('a', 'completed')))
+      s.peers[0]!.send(job(ev('b', 'completed')))
+      await expect(pa).resolves.toMatchObject({ status: 'completed' })
+      await expect(pb).resolves.toMatchObject({ id: 'b' })
+      expect(s.peers).toHaveLength(1)
+      await client.close()
+    },
+  )
+
+  it('the retry delays of one job follow the reconnect backoff with full jitter, and an event resets them', async () => {
+    const random = vi.spyOn(Math, 'random').mockReturnValue(0.5)
+    onTestFinished(() => random.mockRestore())
+    // Subscribes 1–4 and 6 are refused, 5 and 7 served.
+    let subscribes = 0
+    const s = await server((p, f) => {
+      if (f.type != 'subscribe') return
+      if (++subscribes != 5 && subscribes != 7) return p.send({ type: 'error', id: f.id, code: 'bus_unavailable', message: '[jobcast] Redis is unavailable' })
+      p.send({ type: 'subscribed', id: f.id, exists: true })
+    })
+    const delays: number[] = []
+    const t = countedTimers()
+    const client = createClient({
+      ...base(s.url, t),
+      linger: 0,
+      reconnect: { initial: 40, max: 100, factor: 2 },
+      // Records every delay the client asks for; the retry ones are told apart by their values.
+      setTimeout: (fn, ms) => (delays.push(ms), t.setTimeout(fn, ms)),
+    })
+    const p = client.waitForJob('a')
+    await until(() => subscribes === 5)
+    s.peers[0]!.send(job(ev('a', 'active')))
+    s.peers[0]!.send({ type: 'error', id: 'a', code: 'rate_limited', message: '[jobcast] slow down' })
+    await until(() => subscribes === 7)
+    s.peers[0]!.send(job(ev('a', 'completed')))
+    await p
+    // Half of each cap (random 0.5): 40·2^n capped at 100 → 20, 40, 50, 50; after the event
+    // the count starts again: 20, then 40 for the next error in a row.
+    expect(delays.filter((ms) => ms > 0 && ms <= 50)).toEqual([20, 40, 50, 50, 20, 40])
+    await client.close()
+  })
+
+  it('subscribed exists:false after a reconnect, for a job seen before: JobLostError after lostGrace and one more ask', async () => {
+    const first = ev('a', 'active', { progress: 30 })
+    // A gateway whose Redis lost the job between two sockets: only the first one knows it.
+    const s = await server((p, f) => {
+      if (f.type != 'subscribe') return
+      const known = s.peers.length == 1
+      p.send({ type: 'subscribed', id: f.id, exists: known })
+      if (known) p.send(job(first))
+    })
+    const client = createClient({ ...base(s.url), lostGrace: 200 })
+    const seen: JobEvent[] = []
+    const wait = client.waitForJob('a', { onProgress: (j) => seen.push(j) })
+    await until(() => seen.length === 1)
+    const cut = Date.now()
+    s.peers[0]!.ws.terminate()
+    await expect(wait).rejects.toMatchObject({ name: 'JobLostError', code: 'job_lost', job: first })
+    expect(Date.now() - cut).toBeGreaterThanOrEqual(200)
+    // Subscribed again after the reconnect, then asked once more when the grace was over.
+    expect(s.peers[1]!.frames.filter((f) => f.type != 'ping')).toEqual([
+      { type: 'subscribe', id: 'a', since: first.seq },
+      { type: 'subscribe', id: 'a', since: first.seq },
+    ])
+    await client.close()
+  })
+
+  it('no JobLostError when the job comes back within the grace: by an event, or restored with the seq already seen', async () => {
+    const first = ev('a', 'active', { progress: 30 })
+    const done = ev('a', 'completed')
+    for (const comeback of ['event', 'restored'] as const) {
+      // Unknown on the second socket's first subscribe; then either an event arrives, or the
+      // snapshot is put back as it was (no event: the cursor already covers it).
+      const s = await server((p, f) => {
+        if (f.type != 'subscribe') return
+        const subscribes = s.peers.flatMap((x) => x.frames).filter((x) => x.type == 'subscribe').length
+        p.send({ type: 'subscribed', id: f.id, exists: subscribes != 2 })
+        if (subscribes == 1) p.send(job(first))
+        if (subscribes == 2 && comeback == 'event') setTimeout(() => p.send(job(done)), 100)
+      })
+      const client = createClient({ ...base(s.url), lostGrace: 200 })
+      const seen: JobEvent[] = []
+      const wait = client.waitForJob('a', { onProgress: (j) => seen.push(j) })
+      await until(() => seen.length === 1)
+      s.peers[0]!.ws.terminate()
+      if (comeback == 'restored') {
+        await until(() => s.peers[1]?.frames.filter((f) => f.type == 'subscribe').length === 2, 2000)
+        await sleep(300) // well past the grace
+        s.peers[1]!.send(job(done))
+      }
+      await expect(wait).resolves.toEqual(done)
+      await client.close()
+      for (const c of wss!.clients) c.terminate()
+      await new Promise((r) => wss!.close(r))
+    }
+  })
 })

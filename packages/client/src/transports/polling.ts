@@ -1,21 +1,24 @@
-import { backoffDelay, parseRetryAfter } from '../backoff.js'
+import { parseRetryAfter, pollDelay } from '../backoff.js'
 import type { JobEvent } from '../protocol.js'
 import type { TransportFactory } from './transport.js'
-import { auth, readError } from './transport.js'
+import { auth, readRefusal } from './transport.js'
 
 interface Poll {
   since: number
   /** Requests made so far. */
   n: number
+  /** Answers in a row without a `Retry-After`: the backoff grows with them. */
+  unpaced: number
   tok?: Promise<string | undefined>
   timer?: unknown
   ctrl?: AbortController
 }
 
 /**
- * `GET /v1/jobs/:id` per job with `If-None-Match`, exponential backoff with full jitter,
- * never sooner than the gateway's `Retry-After`. Slower while the page is hidden; polls at
- * once when it becomes visible or the browser comes back online.
+ * `GET /v1/jobs/:id` per job with `If-None-Match`, at the gateway's pace (`Retry-After`), else
+ * with exponential backoff and full jitter. Retryable errors (wire-codes.ts) are polled through;
+ * the others end the job. Slower while the page is hidden; polls at once when it becomes
+ * visible or the browser comes back online.
  */
 export const polling: TransportFactory = ({ options: o, sink, token }) => {
   const polls = new Map<string, Poll>()
@@ -26,7 +29,7 @@ export const polling: TransportFactory = ({ options: o, sink, token }) => {
     o.clearTimeout(p.timer)
     p.ctrl?.abort()
     const c = (p.ctrl = new AbortController())
-    let wait = 0
+    let retryAfter = 0
     if (p.n++ >= o.maxAttempts) return sink.error(id, 'attempts', '')
     // A request that hangs (a proxy holding it, a half-open connection) would stall polling
     // for good: abandon it after heartbeatTimeout and retry as after a network error.
@@ -39,20 +42,19 @@ export const polling: TransportFactory = ({ options: o, sink, token }) => {
         signal: c.signal,
       })
       sink.alive()
-      wait = parseRetryAfter(res.headers.get('retry-after'))
-      const s = res.status
-      if (s == 401 || s == 403) {
-        const e = await readError(res)
-        return sink.error(id, e.code, e.message)
-      }
-      if (s == 200) {
+      retryAfter = parseRetryAfter(res.headers.get('retry-after'))
+      const status = res.status
+      if (status == 200) {
         const job = (await res.json()) as JobEvent
         p.since = job.seq
         sink.event(job)
       }
       // 200, 304 and 404 also tell whether the job exists (and that the token was accepted).
-      if (s < 400 || s == 404) sink.exists(id, s != 404)
-      // 304, 429, 5xx: nothing new; try again later.
+      if (status < 400 || status == 404) sink.exists(id, status != 404)
+      else {
+        const refusal = await readRefusal(res)
+        if (refusal) return sink.error(id, refusal.code, refusal.message)
+      }
     } catch {
       // Network error, or aborted (checked below).
     }
@@ -62,7 +64,7 @@ export const polling: TransportFactory = ({ options: o, sink, token }) => {
     if (polls.get(id) == p)
       p.timer = o.setTimeout(
         () => poll(id, p),
-        Math.max(wait, backoffDelay(p.n - 1, o.poll)) * (hidden() ? o.hiddenSlowdown : 1),
+        pollDelay(retryAfter, retryAfter ? (p.unpaced = 0) : p.unpaced++, o.poll) * (hidden() ? o.hiddenSlowdown : 1),
       )
   }
 
@@ -80,7 +82,7 @@ export const polling: TransportFactory = ({ options: o, sink, token }) => {
     add(id, since) {
       const old = polls.get(id)
       stop(old)
-      const p: Poll = { since, n: old?.n ?? 0 }
+      const p: Poll = { since, n: old?.n ?? 0, unpaced: 0 }
       polls.set(id, p)
       poll(id, p)
     },

@@ -1,6 +1,6 @@
 import { createParser, type EventSourceMessage } from 'eventsource-parser'
 import type { TransportFactory } from './transport.js'
-import { auth, dispatch, readError } from './transport.js'
+import { auth, dispatch, readRefusal } from './transport.js'
 
 /**
  * Server-sent events over `fetch` (so the token travels as a header and `Last-Event-ID` is
@@ -36,11 +36,12 @@ export const sse: TransportFactory = ({ options: o, sink, token }) => {
         signal: c.signal,
       })
       if (res.status == 204) return
-      if (res.status == 401 || res.status == 403) {
-        const e = await readError(res)
-        return list.forEach((id) => sink.error(id, e.code, e.message))
+      if (!res.ok || !res.body) {
+        const refusal = await readRefusal(res)
+        // Retryable: reconnect with backoff like any drop (or fall back if it never worked).
+        if (!refusal) throw 0
+        return list.forEach((id) => sink.error(id, refusal.code, refusal.message))
       }
-      if (!res.ok || !res.body) throw 0
       const p = createParser({ onEvent, onComment: sink.alive })
       const r = res.body.getReader()
       const dec = new TextDecoder()

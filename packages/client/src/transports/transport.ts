@@ -1,5 +1,6 @@
 import type { JobEvent } from '../protocol.js'
 import type { Resolved, TransportName } from '../options.js'
+import { wireCodeAction } from '../wire-codes.js'
 
 /**
  * How a transport reports to the client. The client wraps it per connection, so calls from a
@@ -12,7 +13,11 @@ export interface TransportSink {
   event(job: JobEvent): void
   /** The gateway said whether it knows the job yet. */
   exists(id: string, exists: boolean): void
-  /** A per-job error with a wire code (`unauthorized`, `forbidden`, `token_expired`, …; `attempts` from polling). */
+  /**
+   * A per-job error with a wire code (`unauthorized`, `token_expired`, `bus_unavailable`, …;
+   * `attempts` from polling). The client acts on it per wire-codes.ts: retries the job on this
+   * transport (`add` again with its cursor), asks for a new token, or rejects.
+   */
   error(id: string, code: string, message: string): void
   /**
    * The connection is gone, never came up, or went silent; the client reconnects (if it ever
@@ -45,9 +50,20 @@ export type TransportFactory = (ctx: TransportContext) => Transport
 /** @internal */
 export type Factories = Record<TransportName, TransportFactory>
 
-/** Reads the code and message of `{"error":{"code","message"}}`, tolerating any other body. @internal */
-export const readError = async (res: Response): Promise<{ code: string; message: string }> =>
-  (await res.json().catch(() => 0))?.error ?? { code: res.status == 403 ? 'forbidden' : 'unauthorized', message: '' }
+/**
+ * The code and message of a failed response (`{"error":{"code","message"}}`) that asking again
+ * later will not cure (wire-codes.ts), for `sink.error`; `undefined` for a retryable one. Any
+ * other body comes from something between the client and the gateway (a proxy, a balancer
+ * during a restart): a refusal of the token if 401/403, else a passing fault (`internal`).
+ * @internal
+ */
+export const readRefusal = async (res: Response): Promise<{ code: string; message: string } | undefined> => {
+  const error = (await res.json().catch(() => 0))?.error ?? {
+    code: res.status == 403 ? 'forbidden' : res.status == 401 ? 'unauthorized' : 'internal',
+    message: '',
+  }
+  return wireCodeAction(error.code) == 'retry' ? undefined : error
+}
 
 /** `Authorization` header for a token, if any. @internal */
 export const auth = (token?: string): Record<string, string> => (token ? { authorization: 'Bearer ' + token } : {})
