@@ -4,12 +4,16 @@
  * followed through a real gateway by a WebSocket, an SSE and a polling client holding a token
  * that the same language minted.
  */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
 import { waitForJob, type JobEvent, type TransportName } from '@jobcast/client'
 import { createJwtAuthorizer } from '../packages/gateway/src/auth/jwt-authorizer.js'
 import { startGateway, type TestGateway } from './support/gateway.js'
-import { phpInterpreter, pythonInterpreter, run, type ProducerLanguage } from './support/producers.js'
+import { phpInterpreter, pythonInterpreter, ROOT, run, type ProducerLanguage } from './support/producers.js'
 import { randomPrefix, startRedis, type TestRedis } from './support/redis.js'
 
 const SECRET = 'producers-test-secret-of-at-least-32-bytes!'
@@ -122,5 +126,32 @@ describe.each(['php', 'python'] as const)('what the %s producer publishes, throu
     const minted = await run(producer.command(), [...inline(producer.token), `${language}-other`], { redisUrl: redis.url, env: { SECRET } })
     const response = await fetch(`${gw.url}/v1/jobs/${language}-mine`, { headers: { authorization: `Bearer ${minted.stdout}` } })
     expect(response.status).toBe(403)
+  })
+})
+
+describe('README "Publishing": each snippet runs as shown', () => {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8')
+  const section = readme.slice(readme.indexOf('## Publishing'), readme.indexOf('## Running the gateway'))
+  const snippet = (language: string) => new RegExp('```' + language + '\\n([\\s\\S]*?)```').exec(section)?.[1] ?? ''
+
+  it.each([
+    { language: 'js', command: () => process.execPath, args: (code: string) => ['--input-type=module', '-e', code] },
+    { language: 'php', command: phpInterpreter, args: (code: string, file: string) => (writeFileSync(file, code), [file]) },
+    { language: 'python', command: pythonInterpreter, args: (code: string) => ['-c', code] },
+  ])('$language', async ({ language, command, args }) => {
+    const code = snippet(language)
+    expect(code).toContain('export-42')
+    const raw = new Redis(redis.url)
+    const folder = mkdtempSync(join(tmpdir(), 'jobcast-readme-'))
+    try {
+      await raw.flushall()
+      const result = await run(command(), args(code, join(folder, 'publish.php')), { redisUrl: redis.url })
+      expect(result.status, result.stdout + result.stderr).toBe(0)
+      const stored = JSON.parse((await raw.get('jobcast:job:{export-42}')) ?? 'null') as Record<string, unknown> | null
+      expect(stored).toMatchObject({ status: 'completed', progress: 100, result: { downloadUrl: '/files/export-42.csv' } })
+    } finally {
+      raw.disconnect()
+      rmSync(folder, { recursive: true, force: true })
+    }
   })
 })
