@@ -77,6 +77,12 @@ final class Publisher
         if (!is_string($host) || $host === '') {
             throw new JobcastException('invalid_config', 'the \Redis client is not connected: call $redis->connect($host, $port) before new Jobcast\Publisher($redis)');
         }
+        $keyPrefix = $redis->getOption(\Redis::OPT_PREFIX);
+        if (is_string($keyPrefix) && $keyPrefix !== '') {
+            // phpredis would put it before KEYS[1], so the script would store and publish under
+            // a name the gateway does not watch.
+            throw new JobcastException('invalid_config', "the \\Redis client prefixes every key with '{$keyPrefix}' (OPT_PREFIX, e.g. Laravel's redis prefix option): give the publisher a client without one and set the prefix with its second argument");
+        }
         $this->endpoint = ['host' => $host, 'port' => (int) $redis->getPort(), 'timeout' => (float) $redis->getTimeout(), 'auth' => $redis->getAuth(), 'db' => (int) $redis->getDbNum()];
     }
 

@@ -117,6 +117,14 @@ final class PublisherTest extends TestCase
         } catch (JobcastException $e) {
             self::assertSame('invalid_config', $e->errorCode);
         }
+        $prefixed = TestRedis::shared()->client();
+        $prefixed->setOption(\Redis::OPT_PREFIX, 'laravel_database_');
+        try {
+            new Publisher($prefixed);
+            self::fail('accepted a client that prefixes keys');
+        } catch (JobcastException $e) {
+            self::assertStringContainsString("prefixes every key with 'laravel_database_'", $e->getMessage());
+        }
         $this->expectExceptionMessageMatches('/^\[jobcast\] cannot read \/nowhere\/publish\.lua: pass \'luaDir\'/');
         new Publisher($this->redis, $this->prefix, ['luaDir' => '/nowhere']);
     }
