@@ -1,14 +1,16 @@
 /**
  * The conformance table (events.json) over the publish script (raw EVAL, as any language calls
- * it) and the Node publisher. The PHP and Python producers run the same table in their own
+ * it), the Node publisher and HTTP ingest. The PHP and Python producers run the same table in their own
  * suites (producers/php/tests, producers/python/tests), started by test/producers.test.ts.
  */
 import { readFileSync } from 'node:fs'
+import { SignJWT } from 'jose'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createPublisher } from '@jobcast/gateway/publisher'
 import { jobKey } from '../../packages/gateway/src/bus/keys.js'
 import { PUBLISH } from '../../packages/gateway/src/bus/scripts.js'
+import { startGateway, type TestGateway } from '../support/gateway.js'
 import { randomPrefix, startRedis, type TestRedis } from '../support/redis.js'
 
 /** One row of test/conformance/events.json. */
@@ -98,5 +100,41 @@ describe('conformance table: the Node publisher', () => {
     } finally {
       await publisher.close()
     }
+  })
+})
+
+describe('conformance table: HTTP ingest', () => {
+  const producerSecret = 'conformance-producer-secret-of-32-bytes-or-more'
+  const prefix = randomPrefix()
+  let gw: TestGateway
+  beforeAll(async () => {
+    gw = await startGateway({ bus: { redisUrl: redis.url, prefix }, producerSecret })
+  })
+  afterAll(async () => {
+    await gw?.close()
+    await raw.del(...(await raw.keys(`${prefix}*`)), 'none')
+  })
+
+  it.each(casesFor('http').map((c) => [c.name, c] as const))('%s', async (_name, c) => {
+    await raw.del(jobKey(prefix, c.jobId))
+    const token = await new SignJWT({ publish: [c.jobId] }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('5m').sign(new TextEncoder().encode(producerSecret))
+    const response = await fetch(`${gw.url}/v1/jobs/${encodeURIComponent(c.jobId)}/events`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: c.text ?? JSON.stringify(c.event),
+    })
+    const body = (await response.json()) as { published?: boolean; seq?: number; error?: { code: string; message: string } }
+    if (c.expect.error !== undefined) {
+      const [code, field] = c.expect.error.split(': ')
+      expect(response.status).toBe(400)
+      expect(body.error?.code).toBe(code)
+      expect(body.error?.message).toMatch(new RegExp(`^\\[jobcast\\] ${code}: ${field?.replace(/[[\]{}()*+?.\\^$|]/g, '\\$&')} `))
+      return
+    }
+    expect([response.status, body.published]).toEqual([202, true])
+    const stored = (await raw.get(jobKey(prefix, c.jobId)))!
+    expect(stored).not.toMatch(/[\r\n]/)
+    expect(withoutSeq(stored)).toEqual(c.expect.stored)
+    expect(JSON.parse(stored).seq).toBe(body.seq)
   })
 })

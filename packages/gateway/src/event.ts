@@ -79,6 +79,10 @@ function idProblem(id: unknown, expectedId: string | undefined): EventProblem | 
   return isValidJobId(id) ? undefined : { code: 'invalid_job_id', field: 'id', problem: 'must be 1–128 characters of [A-Za-z0-9._:@-]' }
 }
 
+function unknownField(name: string): EventProblem {
+  return invalidEvent(name, 'is not an event field: put your own fields in data (seq is set by the publish script)')
+}
+
 function sizeProblem(maxBytes: number): EventProblem {
   return invalidEvent('event', `is larger than ${maxBytes} bytes: keep big payloads elsewhere and send a link`)
 }
@@ -122,14 +126,37 @@ export function assertJobId(id: unknown): asserts id is string {
 export function normalizeEventInput(input: unknown, now: number = Date.now()): NormalizedEventInput {
   if (!isPlainObject(input)) throwProblem(invalidEvent('event', 'must be a JSON object'), undefined)
   const unknown = Object.keys(input).find((name) => !EVENT_FIELDS.has(name) && input[name] !== undefined)
-  if (unknown !== undefined) {
-    throwProblem(invalidEvent(unknown, 'is not an event field: put your own fields in data (seq is set by the publish script)'), input.id)
-  }
+  if (unknown !== undefined) throwProblem(unknownField(unknown), input.id)
   assertJobId(input.id)
   const value = input.ts === undefined ? { ...input, ts: now } : input
   const problem = fieldProblem(value)
   if (problem) throwProblem(problem, input.id)
   return canonical<NormalizedEventInput>(value)
+}
+
+/**
+ * Validates an event sent as JSON text for job `jobId` (HTTP ingest) by the publish script's
+ * rules for its ARGV[1]: any layout, `ts` required (no default), `id` equal to `jobId`. A
+ * duplicate top-level field is the one rule it cannot see: `JSON.parse` keeps the last value,
+ * which is then the only one published.
+ * @throws ValidationError `invalid_event` (with `field`) or `invalid_job_id`
+ */
+export function normalizeEventText(text: string, jobId: string): NormalizedEventInput {
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch (cause) {
+    throwProblem(invalidEvent('event', `is not valid JSON: ${cause instanceof Error ? cause.message : String(cause)}`), jobId)
+  }
+  if (isPlainObject(value)) {
+    const unknown = Object.keys(value).find((name) => !EVENT_FIELDS.has(name))
+    const problem =
+      (unknown === undefined ? undefined : unknownField(unknown)) ??
+      idProblem(value.id, jobId) ??
+      (value.ts === undefined ? fieldProblem(value) : undefined)
+    if (problem) throwProblem(problem, jobId)
+  }
+  return normalizeEventInput(value)
 }
 
 /**
