@@ -17,6 +17,7 @@ import { phpInterpreter, pythonInterpreter, ROOT, run, type ProducerLanguage } f
 import { randomPrefix, startRedis, type TestRedis } from './support/redis.js'
 
 const SECRET = 'producers-test-secret-of-at-least-32-bytes!'
+const PRODUCER_SECRET = 'producers-test-producer-secret-of-32-bytes-or-more'
 
 let redis: TestRedis
 beforeAll(async () => {
@@ -138,6 +139,7 @@ describe('README "Publishing": each snippet runs as shown', () => {
     { language: 'js', command: () => process.execPath, args: (code: string) => ['--input-type=module', '-e', code] },
     { language: 'php', command: phpInterpreter, args: (code: string, file: string) => (writeFileSync(file, code), [file]) },
     { language: 'python', command: pythonInterpreter, args: (code: string) => ['-c', code] },
+    { language: 'sh', command: () => 'bash', args: (code: string) => ['-euo', 'pipefail', '-c', code] },
   ])('$language', async ({ language, command, args }) => {
     const code = snippet(language)
     expect(code).toContain('export-42')
@@ -145,7 +147,13 @@ describe('README "Publishing": each snippet runs as shown', () => {
     const folder = mkdtempSync(join(tmpdir(), 'jobcast-readme-'))
     try {
       await raw.flushall()
-      const result = await run(command(), args(code, join(folder, 'publish.php')), { redisUrl: redis.url })
+      // The HTTP snippet posts to a gateway with a producer secret, as its text says.
+      const gateway = language === 'sh' ? await startGateway({ bus: { redisUrl: redis.url }, producerSecret: PRODUCER_SECRET }) : undefined
+      const result = await run(command(), args(code, join(folder, 'publish.php')), {
+        redisUrl: redis.url,
+        env: gateway ? { JOBCAST_URL: gateway.url, JOBCAST_PRODUCER_SECRET: PRODUCER_SECRET } : {},
+      }).finally(() => gateway?.close())
+      if (gateway) expect(JSON.parse(result.stdout)).toEqual({ published: true, seq: expect.any(Number) })
       expect(result.status, result.stdout + result.stderr).toBe(0)
       const stored = JSON.parse((await raw.get('jobcast:job:{export-42}')) ?? 'null') as Record<string, unknown> | null
       expect(stored).toMatchObject({ status: 'completed', progress: 100, result: { downloadUrl: '/files/export-42.csv' } })
