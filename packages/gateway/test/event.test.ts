@@ -37,6 +37,7 @@ describe('normalizeEventInput', () => {
 })
 
 describe('parseBusMessage', () => {
+  const drops = new DroppedMessages({ log: () => {} })
   const good = withSeq(1764287374123456, '{"id":"j","status":"failed","error":{"message":"m"},"ts":1}')
 
   it('parses a stored event and keeps its text', () => {
@@ -55,12 +56,12 @@ describe('parseBusMessage', () => {
     ['{"seq":1,"id":"j","status":"queued","ts":1,"progress":500}'],
     ['{"seq":1,"id":"other","status":"queued","ts":1}'],
   ])('returns null for %s', (json) => {
-    expect(parseBusMessage(json, 'j')).toBeNull()
+    expect(parseBusMessage(json, 'j', undefined, drops)).toBeNull()
   })
 
   it('returns null for oversized messages, counting UTF-8 bytes', () => {
     const text = `{"seq":1,"id":"j","status":"queued","ts":1,"message":"${'é'.repeat(60)}"}`
-    expect(parseBusMessage(text, 'j', 150)).toBeNull()
+    expect(parseBusMessage(text, 'j', 150, drops)).toBeNull()
     expect(parseBusMessage(text, 'j', 200)).not.toBeNull()
   })
 })
