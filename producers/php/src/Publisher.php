@@ -51,7 +51,7 @@ final class Publisher
      * @param array{ttlSeconds?: int, retryFor?: float|int, maxEventBytes?: int, rememberFor?: float|int, maxRemembered?: int, luaDir?: string} $options
      *   ttlSeconds: snapshot time to live in seconds (default 86400);
      *   retryFor: seconds a call waits for Redis during an outage before it throws (default 60);
-     *   maxEventBytes: largest event in bytes, as the gateway's --max-message-bytes (default 65536);
+     *   maxEventBytes: largest event in bytes, as the gateway's maxMessageBytes bus option (default 65536);
      *   rememberFor: seconds the last event of each job is kept to restore it (default 3600);
      *   maxRemembered: most jobs remembered (default 10000);
      *   luaDir: folder of publish.lua and restore.lua (default: the repository's packages/gateway/lua)

@@ -90,7 +90,7 @@ class Publisher:
         :param prefix: key and channel prefix; must match the gateway's
         :param ttl_seconds: snapshot time to live, in seconds
         :param retry_for: seconds a call waits for Redis during an outage before it raises
-        :param max_event_bytes: largest event in bytes, as the gateway's ``--max-message-bytes``
+        :param max_event_bytes: largest event in bytes, as the gateway's ``maxMessageBytes``
         :param remember_for: seconds the last event of each job is kept to restore it
         :param max_remembered: most jobs remembered; the oldest is forgotten first
         :param lua_dir: folder of publish.lua and restore.lua (default: the repository's packages/gateway/lua)
