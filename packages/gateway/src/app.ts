@@ -11,6 +11,7 @@ import { ConnectionRegistry } from './registry.js'
 import { corsHeaders } from './limits/cors.js'
 import { createSseRouteDeps, sseResponse, type NodeTarget } from './routes/events-sse.js'
 import { healthz, readyz } from './routes/health.js'
+import { createIngestHandler, type IngestDeps } from './routes/ingest.js'
 import { errorResponse, statusForCode } from './routes/http-error.js'
 import { jobStatusHandler } from './routes/status.js'
 
@@ -32,6 +33,11 @@ export interface AppDeps {
   maxJobsPerStream?: number
   /** `Retry-After` hint on `GET /v1/jobs/:id` while the job runs, seconds. @default 1 */
   pollRetryAfterSeconds?: number
+  /**
+   * HTTP ingest, `POST /v1/jobs/:id/events`, for producers without Redis access; off when absent.
+   * @default undefined (off)
+   */
+  ingest?: IngestDeps
   /**
    * Middleware registered before every route (CORS, rate limits).
    * @default none
@@ -68,6 +74,10 @@ export function createApp(deps: AppDeps): Hono {
   app.get('/v1/jobs/:id', (c) => jobStatus(c.req.raw, c.req.param('id')))
   app.get('/v1/jobs/:id/events', (c) => sseResponse(sse, c.req.raw, c.req.param('id'), nodeTarget(c)))
   app.get('/v1/events', (c) => sseResponse(sse, c.req.raw, undefined, nodeTarget(c)))
+  if (deps.ingest) {
+    const ingest = createIngestHandler(deps.ingest)
+    app.post('/v1/jobs/:id/events', (c) => ingest(c.req.raw, c.req.param('id')))
+  }
   // Reached only by plain HTTP: real upgrades are taken by the server's `upgrade` handler.
   app.get('/v1/ws', () => errorResponse(426, 'bad_frame', '/v1/ws is a WebSocket endpoint: connect with a WebSocket client', { upgrade: 'websocket' }))
   for (const path of ['/healthz', '/readyz', '/v1/jobs/:id', '/v1/jobs/:id/events', '/v1/events', '/v1/ws']) {

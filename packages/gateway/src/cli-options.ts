@@ -44,6 +44,7 @@ export function gatewayOptionsFromConfig(config: GatewayConfig, authorizer: Auth
     prefix: config.prefix,
     ttlSeconds: config.ttlSeconds,
     authorizer,
+    ...(config.producerSecret !== undefined && { producerSecret: config.producerSecret }),
     // The CLI prints its own framed open-mode banner.
     warnOpenMode: false,
     security,

@@ -38,6 +38,8 @@ export interface GatewayConfig {
   insecureOpen: boolean
   /** HS256 shared secret for job tokens (prefer the env var: flags show in `ps`). @default undefined */
   secret: string | undefined
+  /** HS256 secret of producer tokens; turns on HTTP ingest. Never the browsers' secret. @default undefined (ingest off) */
+  producerSecret: string | undefined
   /** PEM public key file (RS256/ES256 job tokens). @default undefined */
   publicKeyFile: string | undefined
   /** JWKS file (RS256/ES256 job tokens). @default undefined */
@@ -113,6 +115,7 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
   { key: 'demo', flag: '--demo', env: ['JOBCAST_DEMO'], kind: 'bool', help: 'demo mode: embedded bus, open auth, demo page and /demo routes' },
   { key: 'insecureOpen', flag: '--insecure-open', env: ['JOBCAST_INSECURE_OPEN'], kind: 'bool', help: 'allow every request without a token (development only)' },
   { key: 'secret', flag: '--secret', env: ['JOBCAST_SECRET'], kind: 'string', arg: '<s>', help: 'HS256 job token secret, 32+ bytes (prefer the env var)' },
+  { key: 'producerSecret', flag: '--producer-secret', env: ['JOBCAST_PRODUCER_SECRET'], kind: 'string', arg: '<s>', help: 'HS256 secret of producer tokens, 32+ bytes; turns on POST /v1/jobs/:id/events (prefer the env var)' },
   { key: 'publicKeyFile', flag: '--public-key', env: ['JOBCAST_PUBLIC_KEY'], kind: 'string', arg: '<file>', help: 'PEM public key for RS256/ES256 job tokens' },
   { key: 'jwksFile', flag: '--jwks', env: ['JOBCAST_JWKS'], kind: 'string', arg: '<file>', help: 'JWKS file for RS256/ES256 job tokens' },
   { key: 'audience', flag: '--audience', env: ['JOBCAST_AUDIENCE'], kind: 'string', arg: '<aud>', help: 'required aud claim of job tokens' },
@@ -148,6 +151,7 @@ export const DEFAULT_CONFIG: Readonly<GatewayConfig> = Object.freeze({
   demo: false,
   insecureOpen: false,
   secret: undefined,
+  producerSecret: undefined,
   publicKeyFile: undefined,
   jwksFile: undefined,
   audience: undefined,
@@ -225,6 +229,9 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
   const result = config as unknown as GatewayConfig
   if (result.port > 65_535) throw new ConfigError(`[jobcast] --port must be 0–65535, got ${result.port}`)
   if (result.demo) result.insecureOpen = true
+  if (result.producerSecret !== undefined && result.producerSecret === result.secret) {
+    throw new ConfigError("[jobcast] --producer-secret equals --secret: browsers' job tokens could then publish; generate another one with \"openssl rand -base64 48\"")
+  }
   return result
 }
 

@@ -9,6 +9,7 @@ import { getRequestListener } from '@hono/node-server'
 import type { Hono } from 'hono'
 import { createApp } from './app.js'
 import type { Authorizer } from './auth/authorizer.js'
+import { createJwtAuthorizer } from './auth/jwt-authorizer.js'
 import type { Bus } from './bus/bus.js'
 import { createMemoryBus } from './bus/memory-bus.js'
 import { createRedisBus } from './bus/redis-bus.js'
@@ -88,6 +89,13 @@ export interface GatewayOptions {
   maxBufferedBytes?: number
   /** Max jobs per `/v1/events` stream. @default 100 */
   maxJobsPerStream?: number
+  /**
+   * Turns on HTTP ingest (`POST /v1/jobs/:id/events`) for producers without Redis access: the
+   * HS256 secret of producer tokens (JWTs whose `publish` claim lists job ids and patterns).
+   * Never the browsers' secret: a job token must not be able to publish.
+   * @default undefined (ingest off)
+   */
+  producerSecret?: string
   /** `Retry-After` on polling while a job runs, seconds. @default 1 */
   pollRetryAfterSeconds?: number
   /**
@@ -186,6 +194,9 @@ export function createGateway(options: GatewayOptions): Gateway {
     ...sseSettings,
     hub,
     pollRetryAfterSeconds: options.pollRetryAfterSeconds,
+    ...(options.producerSecret !== undefined && {
+      ingest: { bus, authorizer: createJwtAuthorizer({ secret: options.producerSecret, claim: 'publish' }) },
+    }),
     beforeRoutes: (a) => {
       security?.beforeRoutes(a)
       options.beforeRoutes?.(a, context)

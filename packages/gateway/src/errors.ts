@@ -18,6 +18,13 @@ export class JobcastError extends Error {
 /** An event or id that breaks the contract in docs/protocol.md. */
 export class ValidationError extends JobcastError {
   override name = 'ValidationError'
+  /** The event field at fault (`progress`, `id`, …), `event` for the whole event, or undefined. */
+  readonly field: string | undefined
+
+  constructor(code: ErrorCode, message: string, options: { jobId?: string; cause?: unknown; field?: string } = {}) {
+    super(code, message, options)
+    this.field = options.field
+  }
 }
 
 /** Is `error` a JobcastError (checked by name, so it works across realms and bundles)? */

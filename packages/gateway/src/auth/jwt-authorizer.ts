@@ -83,6 +83,12 @@ export interface JwtAuthorizerOptions extends JwtKeyOptions {
    */
   cacheSize?: number
   /**
+   * The claim that lists the granted job ids and patterns: `jobs` for browsers' job tokens,
+   * `publish` for producer tokens of HTTP ingest (same grammar).
+   * @default 'jobs'
+   */
+  claim?: 'jobs' | 'publish'
+  /**
    * The clock, in ms since epoch. For tests.
    * @default Date.now
    */
@@ -117,10 +123,8 @@ const NOT_YET_VALID = fail(
   'unauthorized',
   '[jobcast] token not valid yet ("nbf" is in the future): check the clock of the server that minted it',
 )
-const BAD_JOBS = fail(
-  'unauthorized',
-  '[jobcast] token has no valid "jobs" claim: it must be a non-empty array of job ids and prefix patterns such as "user-42:*"',
-)
+const badClaim = (claim: string): Failure =>
+  fail('unauthorized', `[jobcast] token has no valid "${claim}" claim: it must be a non-empty array of job ids and prefix patterns such as "user-42:*"`)
 
 /** Creates the JWT authorizer; throws a `[jobcast]` error when the key configuration is unusable. */
 export function createJwtAuthorizer(options: JwtAuthorizerOptions): JwtAuthorizer {
@@ -138,6 +142,8 @@ export function createJwtAuthorizer(options: JwtAuthorizerOptions): JwtAuthorize
           'unauthorized',
           `[jobcast] token lifetime too long: its "exp" is more than ${maxLifetimeSec} s ahead (--max-token-lifetime); mint tokens that expire sooner`,
         )
+  const claim = options.claim ?? 'jobs'
+  const BAD_JOBS = badClaim(claim)
   const cache = new TokenCache<Grant>(options.cacheSize ?? 1000)
   // Refusals that cannot change with time (bad signature, bad claims) are remembered briefly
   // too, so a client repeating a garbage token costs a map lookup, not a verification.
@@ -163,7 +169,7 @@ export function createJwtAuthorizer(options: JwtAuthorizerOptions): JwtAuthorize
       // Two calls because jose overloads jwtVerify separately for a key and a key-picking function.
       const { payload } =
         typeof key === 'function' ? await jwtVerify(token, key, verifyOptions()) : await jwtVerify(token, key, verifyOptions())
-      const patterns = parseJobsClaim(payload.jobs)
+      const patterns = parseJobsClaim(payload[claim])
       if (patterns === undefined) {
         refused.set(token, BAD_JOBS, now() + 60_000)
         return BAD_JOBS
