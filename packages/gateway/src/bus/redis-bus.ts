@@ -134,10 +134,12 @@ export class RedisBus implements Bus {
       this.#cmd = options.redis
       this.#ownsCmd = false
     } else {
-      // A publish whose reply was lost may have run: never resend it after a reconnect.
+      // A command whose reply was lost is sent again after a reconnect: the publish script
+      // answers a resent event with its first outcome and a restore never writes twice, so
+      // this is safe, and it spares the caller a wait for the command timeout.
       this.#cmd = new Redis(options.url ?? 'redis://127.0.0.1:6379', {
         ...this.#connectionOptions(),
-        autoResendUnfulfilledCommands: false,
+        autoResendUnfulfilledCommands: true,
         enableAutoPipelining: options.autoPipelining ?? false,
       })
       this.#ownsCmd = true
