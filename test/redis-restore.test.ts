@@ -3,27 +3,20 @@
  * of the jobs it published, the gateway the jobs it watches or watched, never over a newer
  * state; pollers see the job again instead of a 404 forever.
  */
-import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest'
 import { createPublisher, jobKey, type Publisher } from '@jobcast/gateway'
-import { openSse, openWs } from './support/clients.js'
+import { openSse, openWs, type SseClient } from './support/clients.js'
 import { startGateway, type TestGateway } from './support/gateway.js'
-import { randomPrefix, startRedis, type TestRedis } from './support/redis.js'
+import { randomPrefix, startRedisWithClient, type TestRedisWithClient } from './support/redis.js'
 
-let redis: TestRedis
-let raw: Redis
+let redis: TestRedisWithClient
 const gateways: TestGateway[] = []
 const publishers: Publisher[] = []
 
 beforeAll(async () => {
-  redis = await startRedis()
-  raw = new Redis(redis.url, { maxRetriesPerRequest: null })
-  raw.on('error', () => {})
+  redis = await startRedisWithClient()
 })
-afterAll(async () => {
-  raw?.disconnect()
-  await redis?.stop()
-})
+afterAll(() => redis?.stop())
 afterEach(async () => {
   await Promise.all(publishers.splice(0).map((p) => p.close()))
   await Promise.all(gateways.splice(0).map((g) => g.close()))
@@ -39,6 +32,18 @@ function publisher(prefix: string): Publisher {
   const p = createPublisher({ url: redis.url, prefix })
   publishers.push(p)
   return p
+}
+
+/** Job `id` at `progress`, published by a publisher that is then closed, watched over SSE. */
+async function watchedOrphan(id: string, progress: number): Promise<{ prefix: string; gw: TestGateway; sse: SseClient }> {
+  const prefix = randomPrefix()
+  const gw = await gateway(prefix)
+  const p = publisher(prefix)
+  await p.active(id, { progress })
+  await p.close()
+  const sse = await openSse(`${gw.url}/v1/jobs/${id}/events`)
+  await sse.items.until(() => (sse.jobs().length === 1 ? true : undefined))
+  return { prefix, gw, sse }
 }
 
 /** Polls `GET /v1/jobs/:id` until it answers 200 with `status`; returns the job. */
@@ -61,20 +66,14 @@ it('a publisher that published complete before Redis restarted empty restores it
   const p = publisher(prefix)
   const done = await p.complete('pub-1', { downloadUrl: '/pub-1.csv' })
   // Read directly, so the gateway has not seen the job and cannot be the one restoring it.
-  expect(await raw.exists(jobKey(prefix, 'pub-1'))).toBe(1)
+  expect(await redis.raw.exists(jobKey(prefix, 'pub-1'))).toBe(1)
   await redis.restart()
   const job = await pollUntil(gw, 'pub-1', 'completed')
   expect(job.seq).toBe(done.published ? done.event.seq : -1)
 })
 
 it('a gateway watching a job whose publisher is closed restores its snapshot after the restart, with no duplicate for the watcher', async () => {
-  const prefix = randomPrefix()
-  const gw = await gateway(prefix)
-  const p = publisher(prefix)
-  await p.active('gw-1', { progress: 40 })
-  await p.close()
-  const sse = await openSse(`${gw.url}/v1/jobs/gw-1/events`)
-  await sse.items.until(() => (sse.jobs().length === 1 ? true : undefined))
+  const { gw, sse } = await watchedOrphan('gw-1', 40)
   await redis.restart()
   const job = await pollUntil(gw, 'gw-1', 'active')
   expect(job.progress).toBe(40)
@@ -101,13 +100,7 @@ it('a gateway that delivered a terminal event restores it after the restart, onc
 })
 
 it('never restores over a newer state: another publisher published after the restart', async () => {
-  const prefix = randomPrefix()
-  const gw = await gateway(prefix)
-  const first = publisher(prefix)
-  await first.active('gw-3', { progress: 40 })
-  await first.close()
-  const sse = await openSse(`${gw.url}/v1/jobs/gw-3/events`)
-  await sse.items.until(() => (sse.jobs().length === 1 ? true : undefined))
+  const { prefix, gw, sse } = await watchedOrphan('gw-3', 40)
   await redis.kill()
   await new Promise((r) => setTimeout(r, 300))
   await redis.restart()
@@ -123,7 +116,7 @@ it('never restores over a newer state: another publisher published after the res
   expect(job.seq).toBe(done.published ? done.event.seq : -1)
   // Whichever came first, the newer state stays.
   await new Promise((r) => setTimeout(r, 300))
-  expect(JSON.parse((await raw.get(jobKey(prefix, 'gw-3')))!)).toMatchObject({ status: 'completed', result: { by: 'second' } })
+  expect(JSON.parse((await redis.raw.get(jobKey(prefix, 'gw-3')))!)).toMatchObject({ status: 'completed', result: { by: 'second' } })
 })
 
 it('a gateway restores a job it served to a poller before the restart, though nobody watches it', async () => {

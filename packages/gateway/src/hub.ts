@@ -156,14 +156,16 @@ export class JobHub {
   }
 
   /**
-   * The latest event of a job, for polling, or `null` when unknown or expired.
+   * The latest event of a job, for polling, or `null` when unknown or expired. A job found is
+   * remembered for `restoreWindowMs`, to restore it if Redis loses it.
    * @throws ValidationError `invalid_job_id`; JobcastError `bus_unavailable` during an outage
    */
-  async get(id: string): Promise<BusEvent | null> {
+  get(id: string): Promise<BusEvent | null> {
     assertJobId(id)
-    const snapshot = await this.#bus.get(id)
-    if (snapshot) this.#recent.remember(snapshot)
-    return snapshot
+    return this.#bus.get(id).then((snapshot) => {
+      if (snapshot) this.#recent.remember(snapshot)
+      return snapshot
+    })
   }
 
   /**
@@ -260,7 +262,7 @@ export class JobHub {
     channel.watchers = withoutItem(before, watcher)
     if (channel.watchers === before || channel.watchers !== undefined) return
     this.#channels.delete(watcher.id)
-    const latest = channel.latest === undefined ? null : parseBusMessage(channel.latest, watcher.id, Number.POSITIVE_INFINITY)
+    const latest = channel.latest === undefined || this.#closed ? null : parseBusMessage(channel.latest, watcher.id, Number.POSITIVE_INFINITY)
     if (latest) this.#recent.remember(latest)
     if (channel.unsubscribe) return channel.unsubscribe()
     channel.pending?.then(

@@ -9,22 +9,16 @@ import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { jobKey } from '../src/bus/keys.js'
 import { createPublisher, type Publisher, type PublisherOptions, type PublishOutcome } from '../src/publisher.js'
-import { randomPrefix, startRedis, type TestRedis } from '../../../test/support/redis.js'
+import { randomPrefix, startRedisWithClient, type TestRedisWithClient } from '../../../test/support/redis.js'
 import { eventually } from './support.js'
 
-let redis: TestRedis
-let raw: Redis
+let redis: TestRedisWithClient
 const publishers: Publisher[] = []
 
 beforeAll(async () => {
-  redis = await startRedis()
-  raw = new Redis(redis.url, { maxRetriesPerRequest: null })
-  raw.on('error', () => {})
+  redis = await startRedisWithClient()
 })
-afterAll(async () => {
-  raw?.disconnect()
-  await redis?.stop()
-})
+afterAll(() => redis?.stop())
 afterEach(async () => {
   // Up again (and empty) for the next test, whatever this one did to it.
   await redis.restart()
@@ -48,7 +42,7 @@ function settled<T>(promise: Promise<T>): Promise<{ value?: T; error?: { code?: 
 /** Kills Redis and waits until connections have seen it go (ours and, at the same moment, the publisher's). */
 async function killRedis(): Promise<void> {
   await redis.kill()
-  await eventually(() => raw.status !== 'ready')
+  await eventually(() => redis.raw.status !== 'ready')
   await new Promise((r) => setTimeout(r, 50))
 }
 
@@ -83,8 +77,8 @@ describe('publisher during a Redis outage', () => {
     expect(got.bQueued!.value).toMatchObject({ published: true, event: { status: 'queued' } })
     // 'done' was restored before the queued cancel was sent, so the cancel is refused.
     expect(got.lateCancel!.value).toMatchObject({ published: false, reason: 'terminal', current: { status: 'completed' } })
-    expect(JSON.parse((await raw.get(jobKey(prefix, 'a')))!)).toMatchObject({ status: 'completed', result: { rows: 3 } })
-    expect(JSON.parse((await raw.get(jobKey(prefix, 'done')))!)).toMatchObject({ status: 'completed', result: { n: 1 } })
+    expect(JSON.parse((await redis.raw.get(jobKey(prefix, 'a')))!)).toMatchObject({ status: 'completed', result: { rows: 3 } })
+    expect(JSON.parse((await redis.raw.get(jobKey(prefix, 'done')))!)).toMatchObject({ status: 'completed', result: { n: 1 } })
   })
 
   it('waits for Redis that is not reachable yet when the publisher starts', async () => {
@@ -120,7 +114,7 @@ describe('publisher during a Redis outage', () => {
     // Progress merged into a waiting one takes no room.
     await redis.restart()
     for (const outcome of await Promise.all(kept)) expect(outcome.value?.published).toBe(true)
-    expect(await raw.exists(jobKey(prefix, 'm3'))).toBe(0)
+    expect(await redis.raw.exists(jobKey(prefix, 'm3'))).toBe(0)
   })
 
   it('flush() resolves once every queued call has landed', async () => {
@@ -167,7 +161,7 @@ describe('publisher during a Redis outage', () => {
     await redis.restart()
     await closing
     expect((await waiting).value?.published).toBe(true)
-    expect(JSON.parse((await raw.get(jobKey(prefix, 'cw')))!).status).toBe('completed')
+    expect(JSON.parse((await redis.raw.get(jobKey(prefix, 'cw')))!).status).toBe('completed')
   })
 
   it('refuses bad options with invalid_config', () => {
