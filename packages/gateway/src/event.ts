@@ -5,7 +5,7 @@
  */
 import type { BusEvent } from './bus/bus.js'
 import { ValidationError } from './errors.js'
-import { JOB_STATUSES, isTerminal, isValidJobId, type JobError, type JobEvent, type JobEventInput, type JobStatus } from './protocol.js'
+import { JOB_STATUSES, isValidJobId, type JobError, type JobEvent, type JobEventInput, type JobStatus } from './protocol.js'
 
 /** Largest event JSON accepted from the bus or a producer, in bytes. */
 export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024
@@ -146,17 +146,6 @@ export function parseBusMessage(json: string, expectedId?: string, maxBytes: num
   }
   if (!isPlainObject(value) || !isValidStoredEvent(value, expectedId)) return null
   return { event: value as unknown as JobEvent, json }
-}
-
-/**
- * The restore rule (docs/protocol.md, "Restoring a lost snapshot"; `lua/restore.lua` for Redis):
- * a job's last known event goes back only where the job has no snapshot or an older,
- * non-terminal one, so a restore can neither reorder nor re-open a job.
- * @param current - the job's snapshot now, `null` when missing
- * @param known - the event to put back
- */
-export function mayRestore(current: JobEvent | null, known: JobEvent): boolean {
-  return current === null || (current.seq < known.seq && !isTerminal(current))
 }
 
 /**

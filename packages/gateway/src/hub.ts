@@ -5,8 +5,9 @@
  * terminal event. See docs/protocol.md, "Transports".
  */
 import type { Bus, BusEvent, BusState } from './bus/bus.js'
-import { RecentEvents, restoreAll } from './bus/recent-events.js'
-import { assertJobId, mayRestore, parseBusMessage } from './event.js'
+import { RecentEvents } from './bus/recent-events.js'
+import { mayRestore, restoreAll } from './bus/restore.js'
+import { assertJobId, parseBusMessage } from './event.js'
 import { itemsOf, withItem, withoutItem, type OneOrMany } from './one-or-many.js'
 import { isTerminal } from './protocol.js'
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import type { BusEvent } from '../src/bus/bus.js'
 import { isProgressAfter } from '../src/bus/publish-queue.js'
 import { RecentEvents } from '../src/bus/recent-events.js'
-import { mayRestore } from '../src/event.js'
+import { mayRestore } from '../src/bus/restore.js'
 
 function message(id: string, seq: number, status = 'active'): BusEvent {
   const json = `{"seq":${seq},"id":"${id}","status":"${status}","ts":1}`

@@ -3,9 +3,10 @@
  * snapshots, per-job pub/sub) inside one process. Used by embedded mode and in tests.
  */
 import { JobcastError } from '../errors.js'
-import { assertJobId, eventInputJson, mayRestore, normalizeEventInput, withSeq } from '../event.js'
+import { assertJobId, eventInputJson, normalizeEventInput, withSeq } from '../event.js'
 import { isTerminal, type JobEvent, type JobEventInput } from '../protocol.js'
 import type { Bus, BusEvent, BusListener, BusState, PublishOutcome } from './bus.js'
+import { mayRestore } from './restore.js'
 
 /** Options of {@link createMemoryBus}. */
 export interface MemoryBusOptions {

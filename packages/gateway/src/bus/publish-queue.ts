@@ -9,7 +9,8 @@ import type { NormalizedEventInput } from '../event.js'
 import type { JobStatus } from '../protocol.js'
 import { MAX_TIMEOUT_MS } from '../timers.js'
 import type { Bus, PublishOutcome } from './bus.js'
-import { RecentEvents, restoreAll } from './recent-events.js'
+import { RecentEvents } from './recent-events.js'
+import { restoreAll } from './restore.js'
 
 /** Bounds of a {@link PublishQueue}; documented on `PublisherOptions`. */
 export interface PublishQueueOptions {

@@ -1,10 +1,10 @@
 /**
  * The last known event of recently seen jobs, bounded by age and by count, so it can be put
- * back with {@link Bus.restore} after Redis restarted empty (docs/protocol.md, "Restoring a
+ * back with `Bus.restore` after Redis restarted empty (docs/protocol.md, "Restoring a
  * lost snapshot"). Kept by the publisher (jobs it published) and by the hub (jobs it watched
  * or served to pollers). Pure bookkeeping: no timers, the clock is passed in.
  */
-import type { Bus, BusEvent } from './bus.js'
+import type { BusEvent } from './bus.js'
 
 /** Options of {@link RecentEvents}. */
 export interface RecentEventsOptions {
@@ -65,17 +65,4 @@ export class RecentEvents {
     }
     return [...this.#jobs.values()].map((kept) => kept.message)
   }
-}
-
-/**
- * Runs the restore of each event on `bus`: the first alone (it loads the script into a Redis
- * that restarted without it), then the rest at once, pipelined on the connection.
- * Resolves with the number restored; rejects with the first error (e.g. `bus_unavailable`).
- */
-export async function restoreAll(bus: Bus, messages: readonly BusEvent[]): Promise<number> {
-  const [first, ...rest] = messages
-  if (!first) return 0
-  const head = (await bus.restore(first)) ? 1 : 0
-  const outcomes = await Promise.all(rest.map((message) => bus.restore(message)))
-  return outcomes.reduce((count, restored) => count + (restored ? 1 : 0), head)
 }
