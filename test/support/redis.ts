@@ -5,6 +5,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { createConnection, createServer } from 'node:net'
+import { Redis } from 'ioredis'
 
 /** A running test Redis. */
 export interface TestRedis {
@@ -105,4 +106,28 @@ export async function startRedis(): Promise<TestRedis> {
 /** A fresh key prefix, so tests sharing one Redis never see each other's jobs. */
 export function randomPrefix(): string {
   return `t${randomBytes(4).toString('hex')}:`
+}
+
+/** A test Redis with a plain connection to it. */
+export interface TestRedisWithClient extends TestRedis {
+  /**
+   * A plain ioredis connection, for reading keys behind the code under test. It rides out kills
+   * and restarts: commands wait for the server instead of failing. `stop()` disconnects it.
+   */
+  readonly raw: Redis
+}
+
+/** {@link startRedis}, plus a plain connection to it. */
+export async function startRedisWithClient(): Promise<TestRedisWithClient> {
+  const redis = await startRedis()
+  const raw = new Redis(redis.url, { maxRetriesPerRequest: null })
+  raw.on('error', () => {})
+  return {
+    ...redis,
+    raw,
+    async stop() {
+      raw.disconnect()
+      await redis.stop()
+    },
+  }
 }

@@ -5,7 +5,9 @@
  * terminal event. See docs/protocol.md, "Transports".
  */
 import type { Bus, BusEvent, BusState } from './bus/bus.js'
-import { assertJobId } from './event.js'
+import { RecentEvents } from './bus/recent-events.js'
+import { mayRestore, restoreAll } from './bus/restore.js'
+import { assertJobId, parseBusMessage } from './event.js'
 import { itemsOf, withItem, withoutItem, type OneOrMany } from './one-or-many.js'
 import { isTerminal } from './protocol.js'
 
@@ -52,6 +54,15 @@ export interface Watch {
 export interface JobHubOptions {
   /** Told when a watcher's listener throws; that watcher is then closed. @default logs with console.error */
   onListenerError?: (error: unknown, id: string) => void
+  /**
+   * How long the last event of a job is kept after its last watcher left or its last poll,
+   * in ms, so that it can be restored if Redis restarts empty meanwhile (watched jobs are
+   * kept as long as they are watched). `0` keeps none.
+   * @default 600000
+   */
+  restoreWindowMs?: number
+  /** Most jobs kept that way; the least recently seen is forgotten first. @default 10000 */
+  maxRecentJobs?: number
 }
 
 /**
@@ -96,13 +107,20 @@ interface Channel {
   pending: Promise<() => void> | undefined
   /** The bus unsubscribe function, once the subscription is active. */
   unsubscribe: (() => void) | undefined
+  /**
+   * JSON text of the last event delivered or read for this job, to restore it if Redis loses
+   * it. The text, not the parsed event: an idle watch should hold as little as possible.
+   */
+  latest: string | undefined
 }
 
 /**
  * Fans job events out to watchers. Subscribe first, then read the snapshot, buffering live
  * events meanwhile; a per-watcher seq gate drops duplicates and anything older than the
  * cursor. When the bus comes back `up` after `down`, every watched job's snapshot is re-read
- * and delivered if it advanced (events published during the outage are otherwise lost).
+ * and delivered if it advanced (events published during the outage are otherwise lost), or
+ * restored from the hub's last event when Redis lost it; so are the jobs recently watched or
+ * polled (docs/protocol.md, "Restoring a lost snapshot").
  *
  * @example
  * const hub = new JobHub(bus)
@@ -115,6 +133,8 @@ export class JobHub {
   readonly #channels = new Map<string, Channel>()
   readonly #onListenerError: (error: unknown, id: string) => void
   readonly #offState: () => void
+  /** Last events of jobs no longer watched, or polled. */
+  readonly #recent: RecentEvents
   readonly #detachWatch = (watch: HubWatch): void => this.#detach(watch)
   #closed = false
 
@@ -122,6 +142,7 @@ export class JobHub {
     this.#bus = bus
     this.#onListenerError =
       options.onListenerError ?? ((error, id) => console.error(`[jobcast] a watcher of job ${id} threw; it was closed:`, error))
+    this.#recent = new RecentEvents({ windowMs: options.restoreWindowMs ?? 600_000, maxJobs: options.maxRecentJobs ?? 10_000 })
     this.#offState = bus.onStateChange((state, previous) => this.#onBusState(state, previous))
   }
 
@@ -136,12 +157,16 @@ export class JobHub {
   }
 
   /**
-   * The latest event of a job, for polling, or `null` when unknown or expired.
+   * The latest event of a job, for polling, or `null` when unknown or expired. A job found is
+   * remembered for `restoreWindowMs`, to restore it if Redis loses it.
    * @throws ValidationError `invalid_job_id`; JobcastError `bus_unavailable` during an outage
    */
   get(id: string): Promise<BusEvent | null> {
     assertJobId(id)
-    return this.#bus.get(id)
+    return this.#bus.get(id).then((snapshot) => {
+      if (snapshot) this.#recent.remember(snapshot)
+      return snapshot
+    })
   }
 
   /**
@@ -173,6 +198,7 @@ export class JobHub {
     if (watcher.closed) return watch
     const buffered = watcher.buffer ?? []
     watcher.buffer = null
+    if (snapshot && channel.latest === undefined) channel.latest = snapshot.json
     options.onReady?.(snapshot)
     // A terminal snapshot the cursor already covers: nothing can ever follow it.
     if (snapshot && isTerminal(snapshot.event) && snapshot.event.seq <= watcher.lastSeq) {
@@ -202,12 +228,15 @@ export class JobHub {
     }
     let channel: Channel | undefined
     const subscription = this.#bus.subscribe(id, (message) => {
-      const watchers = channel?.watchers
+      if (!channel) return
+      // The bus delivers a channel's events in publish order: the newest is the last one.
+      channel.latest = message.json
+      const watchers = channel.watchers
       // One watcher is the common case: no copy then.
       if (watchers instanceof HubWatch) this.#receive(watchers, message)
       else for (const w of itemsOf(watchers)) this.#receive(w, message)
     })
-    const created: Channel = { watchers: watcher, pending: subscription, unsubscribe: undefined }
+    const created: Channel = { watchers: watcher, pending: subscription, unsubscribe: undefined, latest: undefined }
     channel = created
     // An idle channel keeps the function, not the settled promise. A failed subscribe is
     // reported to the watchers awaiting it; here it only must not go unhandled.
@@ -234,6 +263,8 @@ export class JobHub {
     channel.watchers = withoutItem(before, watcher)
     if (channel.watchers === before || channel.watchers !== undefined) return
     this.#channels.delete(watcher.id)
+    const latest = channel.latest === undefined || this.#closed ? null : parseBusMessage(channel.latest, watcher.id, Number.POSITIVE_INFINITY)
+    if (latest) this.#recent.remember(latest)
     if (channel.unsubscribe) return channel.unsubscribe()
     channel.pending?.then(
       (unsubscribe) => unsubscribe(),
@@ -266,10 +297,14 @@ export class JobHub {
   #onBusState(state: BusState, previous: BusState): void {
     if (state !== 'up' || previous !== 'down') return
     // Events published while we were disconnected never reach us: catch up from the snapshots.
+    // A snapshot Redis lost (restarted empty) is put back from what this hub last saw.
     for (const [id, channel] of this.#channels) {
       this.#bus.get(id).then(
         (snapshot) => {
+          const latest = channel.latest === undefined ? null : parseBusMessage(channel.latest, id, Number.POSITIVE_INFINITY)
+          if (latest && mayRestore(snapshot?.event ?? null, latest.event)) return void this.#bus.restore(latest).catch(() => {})
           if (!snapshot) return
+          if (!latest || snapshot.event.seq > latest.event.seq) channel.latest = snapshot.json
           for (const watcher of itemsOf(channel.watchers)) this.#receive(watcher, snapshot)
         },
         () => {
@@ -277,5 +312,9 @@ export class JobHub {
         },
       )
     }
+    const unwatched = this.#recent.live().filter((message) => !this.#channels.has(message.event.id))
+    restoreAll(this.#bus, unwatched).catch(() => {
+      // Down again: the next `up` restores.
+    })
   }
 }

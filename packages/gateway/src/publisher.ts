@@ -1,12 +1,15 @@
 /**
  * The Node publisher: what a worker calls to report a job's progress. Also the
  * `@jobcast/gateway/publisher` entry point, so it must stay free of HTTP and WebSocket code.
- * Works against Redis (`url` or `redis`) and against an in-process bus (`bus`).
+ * Works against Redis (`url` or `redis`) and against an in-process bus (`bus`). Rides out
+ * Redis outages and restarts (see {@link PublisherOptions} and `bus/publish-queue.ts`).
  */
 import type { Redis } from 'ioredis'
 import type { Bus, PublishOutcome } from './bus/bus.js'
+import { PublishQueue } from './bus/publish-queue.js'
 import { createRedisBus } from './bus/redis-bus.js'
-import { ValidationError } from './errors.js'
+import { JobcastError, ValidationError } from './errors.js'
+import { eventInputJson, normalizeEventInput } from './event.js'
 import type { JobError, JobEventInput } from './protocol.js'
 
 export type { PublishOutcome } from './bus/bus.js'
@@ -23,6 +26,30 @@ export interface PublisherOptions {
   prefix?: string
   /** Snapshot time to live, in seconds. Ignored with `bus`. @default 86400 */
   ttlSeconds?: number
+  /**
+   * How long a call waits for Redis during an outage (or before Redis is first reachable),
+   * counted from the call, in ms. Then it rejects with `JobcastError` `bus_unavailable`.
+   * @default 60000
+   */
+  retryFor?: number
+  /**
+   * Most events waiting for Redis at once. A call beyond it rejects at once with
+   * `JobcastError` `bus_unavailable`. Merged progress events count once.
+   * @default 10000
+   */
+  maxQueued?: number
+  /**
+   * How long the publisher remembers the last stored event of each job it published, counted
+   * from that job's last publish, in ms. Whenever the connection comes back after a drop,
+   * these events are restored where Redis lost them (docs/protocol.md, "Restoring a lost
+   * snapshot") before anything queued is sent. `0` turns restoring off.
+   * @default 3600000
+   */
+  restoreWindow?: number
+  /** Most jobs remembered for restoring; the least recently published is forgotten first. @default 10000 */
+  maxRemembered?: number
+  /** How long `close()` waits for queued events to be sent before rejecting them, in ms. @default 5000 */
+  closeTimeout?: number
 }
 
 /** Optional fields of any event. */
@@ -39,8 +66,15 @@ export interface EventFields {
 
 /**
  * Publishes job events. Every method resolves with the {@link PublishOutcome}: an event after
- * a terminal one is refused (`published: false`), not thrown. Invalid input throws
- * `ValidationError` (`invalid_job_id`, `invalid_event`).
+ * a terminal one is refused (`published: false`), not thrown. Invalid input rejects at once
+ * with `ValidationError` (`invalid_job_id`, `invalid_event`).
+ *
+ * While Redis is unavailable, calls wait and are sent in order per job when it is back; each
+ * call rejects with `JobcastError` `bus_unavailable` once `retryFor` has passed or when
+ * `maxQueued` events already wait. A waiting progress event (`active` after `active`) is
+ * replaced by a newer one of the same job, and both calls resolve with the outcome of the one
+ * sent; other events are never merged or dropped. A publish whose reply was lost is sent again
+ * (the publish script answers a resent event with its first outcome).
  */
 export interface Publisher {
   /** The job waits to run. */
@@ -57,7 +91,13 @@ export interface Publisher {
   cancel(id: string, fields?: EventFields): Promise<PublishOutcome>
   /** Publishes any event. */
   publish(event: JobEventInput): Promise<PublishOutcome>
-  /** Closes the connections this publisher opened (not a given `bus` or `redis`). Safe to call twice. */
+  /** Resolves when no event waits or is being sent (whatever their outcome). */
+  flush(): Promise<void>
+  /**
+   * Refuses new calls, waits up to `closeTimeout` for queued events to be sent, rejects what is
+   * left (`bus_unavailable`), then closes the connections this publisher opened (not a given
+   * `bus` or `redis`). Safe to call twice: returns the same promise.
+   */
   close(): Promise<void>
 }
 
@@ -88,8 +128,20 @@ export function createPublisher(options: PublisherOptions = {}): Publisher {
       ...(options.ttlSeconds !== undefined ? { ttlSeconds: options.ttlSeconds } : {}),
       lazySubscriber: true,
     })
+  const queue = new PublishQueue(bus, {
+    retryFor: positive(options.retryFor, 60_000, 'retryFor'),
+    maxQueued: positive(options.maxQueued, 10_000, 'maxQueued'),
+    restoreWindow: positive(options.restoreWindow, 3_600_000, 'restoreWindow', true),
+    maxRemembered: positive(options.maxRemembered, 10_000, 'maxRemembered', true),
+  })
+  const closeTimeout = positive(options.closeTimeout, 5000, 'closeTimeout', true)
   let closing: Promise<void> | undefined
-  const publish = (event: JobEventInput) => bus.publish(event)
+  const publish = async (event: JobEventInput): Promise<PublishOutcome> => {
+    // Normalized once, here: `ts` is fixed at the call, so a resent event is byte-identical.
+    const normalized = normalizeEventInput(event)
+    eventInputJson(normalized)
+    return queue.publish(normalized)
+  }
   return {
     publish,
     queued: (id, fields) => publish({ ...fields, id, status: 'queued' }),
@@ -98,6 +150,19 @@ export function createPublisher(options: PublisherOptions = {}): Publisher {
     complete: (id, result, fields) => publish({ progress: 100, ...fields, id, status: 'completed', ...(result ? { result } : {}) }),
     fail: (id, error, fields) => publish({ ...fields, id, status: 'failed', error: toJobError(error) }),
     cancel: (id, fields) => publish({ ...fields, id, status: 'cancelled' }),
-    close: () => (closing ??= owned ? bus.close() : Promise.resolve()),
+    flush: () => queue.flush(),
+    close: () =>
+      (closing ??= queue.close(closeTimeout).then(async () => {
+        if (owned) await bus.close()
+      })),
   }
+}
+
+/** An option that must be a number > 0 (or ≥ 0 when `zeroAllowed`), or its default. */
+function positive(value: number | undefined, fallback: number, name: string, zeroAllowed = false): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || Number.isNaN(value) || value < 0 || (!zeroAllowed && value === 0)) {
+    throw new JobcastError('invalid_config', `${name} must be a number ${zeroAllowed ? '≥ 0' : '> 0'}: leave it out for the default (${fallback})`)
+  }
+  return value
 }

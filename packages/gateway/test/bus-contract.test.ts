@@ -125,6 +125,28 @@ describe.each(busKinds)('$name bus contract', (kind) => {
     expect(await fx.bus.get('ok')).toBeNull()
   })
 
+  it('restores a lost snapshot with its seq, never over a newer or terminal one, and publishes it', async () => {
+    fx = await kind.create()
+    const got: number[] = []
+    await fx.bus.subscribe('j8', (m) => got.push(m.event.seq))
+    const message = (seq: number, status: string): BusEvent => {
+      const json = `{"seq":${seq},"id":"j8","status":"${status}","ts":1}`
+      return { event: JSON.parse(json), json }
+    }
+    expect(await fx.bus.restore(message(100, 'active'))).toBe(true)
+    expect((await fx.bus.get('j8'))?.json).toBe(message(100, 'active').json)
+    expect(await fx.bus.restore(message(100, 'active'))).toBe(false)
+    expect(await fx.bus.restore(message(90, 'active'))).toBe(false)
+    expect(await fx.bus.restore(message(200, 'completed'))).toBe(true)
+    expect(await fx.bus.restore(message(300, 'active'))).toBe(false)
+    expect((await fx.bus.get('j8'))?.event).toMatchObject({ seq: 200, status: 'completed' })
+    // A publish after a restore follows the restored seq.
+    const late = await fx.bus.publish({ id: 'j8', status: 'active' })
+    expect(late.published).toBe(false)
+    await eventually(() => got.length === 2)
+    expect(got).toEqual([100, 200])
+  })
+
   it('closes once, returning the same promise, and refuses work afterwards', async () => {
     fx = await kind.create()
     const states: string[] = []

@@ -32,6 +32,15 @@ export interface Bus {
   readonly state: BusState
   /** Publish atomically: assign seq, refuse after terminal, write snapshot with TTL, publish. */
   publish(input: JobEventInput): Promise<PublishOutcome>
+  /**
+   * Puts back a job's last known event after the bus lost it (Redis restarted without
+   * persistence, a failover to a replica that missed the last writes): stores and publishes
+   * `message` unchanged, seq included, only when the job has no snapshot or an older,
+   * non-terminal one, so a restore can neither reorder nor re-open a job.
+   * Resolves `true` when restored, `false` when the snapshot was kept.
+   * @throws JobcastError `bus_unavailable` during an outage
+   */
+  restore(message: BusEvent): Promise<boolean>
   /** The latest event (snapshot) of a job, or `null` when unknown or expired. */
   get(id: string): Promise<BusEvent | null>
   /**

@@ -3,9 +3,10 @@
  * snapshots, per-job pub/sub) inside one process. Used by embedded mode and in tests.
  */
 import { JobcastError } from '../errors.js'
-import { eventInputJson, normalizeEventInput, withSeq } from '../event.js'
+import { assertJobId, eventInputJson, normalizeEventInput, withSeq } from '../event.js'
 import { isTerminal, type JobEvent, type JobEventInput } from '../protocol.js'
 import type { Bus, BusEvent, BusListener, BusState, PublishOutcome } from './bus.js'
+import { mayRestore } from './restore.js'
 
 /** Options of {@link createMemoryBus}. */
 export interface MemoryBusOptions {
@@ -60,17 +61,16 @@ export class MemoryBus implements Bus {
     if (current && isTerminal(current.event)) return { published: false, reason: 'terminal', current: current.event }
     const seq = Math.max((current?.event.seq ?? 0) + 1, Date.now() * 1000)
     const event: JobEvent = { seq, ...normalized }
-    const message: BusEvent = { event, json: withSeq(seq, body) }
-    this.#snapshots.set(event.id, { message, expiresAt: Date.now() + this.#ttlMs })
-    const listeners = this.#listeners.get(event.id)
-    if (listeners) {
-      // Like PUBLISH: whoever is subscribed now receives it, later, and in publish order.
-      const targets = [...listeners]
-      queueMicrotask(() => {
-        for (const listener of targets) if (listeners.has(listener)) listener(message)
-      })
-    }
+    this.#store({ event, json: withSeq(seq, body) })
     return { published: true, event }
+  }
+
+  async restore(message: BusEvent): Promise<boolean> {
+    this.#assertOpen()
+    assertJobId(message.event.id)
+    if (!mayRestore(this.#read(message.event.id)?.event ?? null, message.event)) return false
+    this.#store(message)
+    return true
   }
 
   async get(id: string): Promise<BusEvent | null> {
@@ -113,6 +113,19 @@ export class MemoryBus implements Bus {
       this.#stateListeners.clear()
     })
     return this.#closed
+  }
+
+  /** Stores the snapshot and publishes it, like the scripts' SET + PUBLISH. */
+  #store(message: BusEvent): void {
+    const id = message.event.id
+    this.#snapshots.set(id, { message, expiresAt: Date.now() + this.#ttlMs })
+    const listeners = this.#listeners.get(id)
+    if (!listeners) return
+    // Like PUBLISH: whoever is subscribed now receives it, later, and in publish order.
+    const targets = [...listeners]
+    queueMicrotask(() => {
+      for (const listener of targets) if (listeners.has(listener)) listener(message)
+    })
   }
 
   #read(id: string): BusEvent | null {

@@ -9,7 +9,7 @@ import { assertJobId, DEFAULT_MAX_MESSAGE_BYTES, eventInputJson, normalizeEventI
 import type { JobEventInput } from '../protocol.js'
 import type { Bus, BusEvent, BusListener, BusState, PublishOutcome } from './bus.js'
 import { DEFAULT_PREFIX, jobKey } from './keys.js'
-import { PUBLISH } from './scripts.js'
+import { PUBLISH, RESTORE, type LuaScript } from './scripts.js'
 import { itemsOf, withItem, withoutItem, type OneOrMany } from '../one-or-many.js'
 
 /** Options of {@link createRedisBus}. Give `url` or `redis`. */
@@ -134,10 +134,12 @@ export class RedisBus implements Bus {
       this.#cmd = options.redis
       this.#ownsCmd = false
     } else {
-      // A publish whose reply was lost may have run: never resend it after a reconnect.
+      // A command whose reply was lost is sent again after a reconnect: the publish script
+      // answers a resent event with its first outcome and a restore never writes twice, so
+      // this is safe, and it spares the caller a wait for the command timeout.
       this.#cmd = new Redis(options.url ?? 'redis://127.0.0.1:6379', {
         ...this.#connectionOptions(),
-        autoResendUnfulfilledCommands: false,
+        autoResendUnfulfilledCommands: true,
         enableAutoPipelining: options.autoPipelining ?? false,
       })
       this.#ownsCmd = true
@@ -157,14 +159,7 @@ export class RedisBus implements Bus {
     const normalized = normalizeEventInput(input)
     const body = eventInputJson(normalized, this.#maxBytes)
     const key = jobKey(this.prefix, normalized.id)
-    const reply = await this.#command(normalized.id, async () => {
-      try {
-        return await this.#cmd.evalsha(PUBLISH.sha, 1, key, body, this.#ttl)
-      } catch (error) {
-        if (!(isReplyError(error) && error.message.startsWith('NOSCRIPT'))) throw error
-        return await this.#cmd.eval(PUBLISH.source, 1, key, body, this.#ttl)
-      }
-    })
+    const reply = await this.#command(normalized.id, () => this.#runScript(PUBLISH, key, body))
     if (!Array.isArray(reply) || typeof reply[1] !== 'string') {
       throw new JobcastError('internal', `[jobcast] unexpected reply from the publish script for job ${normalized.id}: is another script loaded under its SHA?`, { jobId: normalized.id })
     }
@@ -172,6 +167,14 @@ export class RedisBus implements Bus {
     if (reply[0] === 1 && parsed) return { published: true, event: parsed.event }
     if (reply[0] === 0 && parsed) return { published: false, reason: 'terminal', current: parsed.event }
     throw new JobcastError('internal', `[jobcast] the snapshot of job ${normalized.id} is not a valid event: delete key ${key}`, { jobId: normalized.id })
+  }
+
+  async restore(message: BusEvent): Promise<boolean> {
+    this.#assertOpen()
+    const id = message.event.id
+    assertJobId(id)
+    const reply = await this.#command(id, () => this.#runScript(RESTORE, jobKey(this.prefix, id), message.json))
+    return reply === 1
   }
 
   async get(id: string): Promise<BusEvent | null> {
@@ -369,6 +372,16 @@ export class RedisBus implements Bus {
       throw this.#unavailable(id, error)
     } finally {
       this.#inflight.delete(pending)
+    }
+  }
+
+  /** EVALSHA, and EVAL when Redis does not know the script yet (a fresh or restarted server). */
+  async #runScript(script: LuaScript, key: string, argument: string): Promise<unknown> {
+    try {
+      return await this.#cmd.evalsha(script.sha, 1, key, argument, this.#ttl)
+    } catch (error) {
+      if (!(isReplyError(error) && error.message.startsWith('NOSCRIPT'))) throw error
+      return await this.#cmd.eval(script.source, 1, key, argument, this.#ttl)
     }
   }
 
