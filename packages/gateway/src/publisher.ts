@@ -127,6 +127,8 @@ export function createPublisher(options: PublisherOptions = {}): Publisher {
       ...(options.prefix !== undefined ? { prefix: options.prefix } : {}),
       ...(options.ttlSeconds !== undefined ? { ttlSeconds: options.ttlSeconds } : {}),
       lazySubscriber: true,
+      // The queue keeps one publish per job in flight, so resending a lost one cannot reorder a job.
+      resendLostReplies: true,
     })
   const queue = new PublishQueue(bus, {
     retryFor: positive(options.retryFor, 60_000, 'retryFor'),

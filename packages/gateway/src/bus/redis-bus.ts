@@ -39,6 +39,15 @@ export interface RedisBusOptions {
    * @default false
    */
   autoPipelining?: boolean
+  /**
+   * After a reconnect, send again a command whose reply was lost on the owned command
+   * connection. Safe for a caller that has at most one publish per job in flight (the
+   * publisher): the script answers a resent event with its first outcome. Not for concurrent
+   * publishes of one job (HTTP ingest): an older event resent after a newer one landed would be
+   * published again, after it. Without it such a command fails with `bus_unavailable`.
+   * @default false
+   */
+  resendLostReplies?: boolean
 }
 
 /** Counters of a {@link RedisBus}. */
@@ -134,12 +143,9 @@ export class RedisBus implements Bus {
       this.#cmd = options.redis
       this.#ownsCmd = false
     } else {
-      // A command whose reply was lost is sent again after a reconnect: the publish script
-      // answers a resent event with its first outcome and a restore never writes twice, so
-      // this is safe, and it spares the caller a wait for the command timeout.
       this.#cmd = new Redis(options.url ?? 'redis://127.0.0.1:6379', {
         ...this.#connectionOptions(),
-        autoResendUnfulfilledCommands: true,
+        autoResendUnfulfilledCommands: options.resendLostReplies ?? false,
         enableAutoPipelining: options.autoPipelining ?? false,
       })
       this.#ownsCmd = true
@@ -378,10 +384,10 @@ export class RedisBus implements Bus {
   /** EVALSHA, and EVAL when Redis does not know the script yet (a fresh or restarted server). */
   async #runScript(script: LuaScript, key: string, argument: string): Promise<unknown> {
     try {
-      return await this.#cmd.evalsha(script.sha, 1, key, argument, this.#ttl)
+      return await this.#cmd.evalsha(script.sha, 1, key, argument, this.#ttl, this.#maxBytes)
     } catch (error) {
       if (!(isReplyError(error) && error.message.startsWith('NOSCRIPT'))) throw error
-      return await this.#cmd.eval(script.source, 1, key, argument, this.#ttl)
+      return await this.#cmd.eval(script.source, 1, key, argument, this.#ttl, this.#maxBytes)
     }
   }
 
