@@ -35,13 +35,12 @@ export function reportToParent(message) {
   process.send?.(message)
 }
 
-process.on('disconnect', () => process.exit(1))
-
 /**
  * The settings the parent sends as its first message.
  * @returns {Promise<ChildSettings>}
  */
 export function childSettings() {
   if (!process.send) throw new Error('[jobcast] a chaos child process runs under test/chaos/run-chaos.mjs, not on its own')
+  process.on('disconnect', () => process.exit(1))
   return new Promise((resolve) => process.once('message', (message) => resolve(/** @type {ChildSettings} */ (message))))
 }
