@@ -3,12 +3,13 @@
  * A chaos client process: plays the pages of its share of the plan's jobs. Each page calls
  * `waitForJob` from the built `@jobcast/client` once, through the front, with its planned
  * transports (Node 20 has no global WebSocket: `ws`'s is passed in the options), and reports
- * every update it saw and how the wait ended.
+ * every update it saw, how the wait ended, and the first seq the gateway sent out of order
+ * (wire-watch.mjs).
  */
 import { waitForJob } from '@jobcast/client'
-import { WebSocket } from 'ws'
 import { planJobs, shardOf } from './plan.mjs'
 import { childSettings, now, reportToParent, sleep } from './child.mjs'
+import { watchedFetch, watchedWebSocket } from './wire-watch.mjs'
 
 const settings = await childSettings()
 const jobs = shardOf(planJobs(settings), settings.shard, settings.shards)
@@ -20,11 +21,15 @@ const jobs = shardOf(planJobs(settings), settings.shard, settings.shards)
 async function playPage(job) {
   await sleep(settings.startedAt + job.waitAt - now())
   /** @type {import('./verdict.mjs').ClientRecord} */
-  const record = { id: job.id, waitedAt: now(), settledAt: undefined, outcome: undefined, updates: [] }
+  const record = { id: job.id, waitedAt: now(), settledAt: undefined, outcome: undefined, updates: [], wireAnomaly: undefined }
+  const onAnomaly = (/** @type {string} */ what) => {
+    record.wireAnomaly ??= what
+  }
   try {
     const event = await waitForJob(job.id, {
       url: settings.frontUrl,
-      WebSocket,
+      WebSocket: watchedWebSocket(onAnomaly),
+      fetch: watchedFetch(onAnomaly),
       ...(job.transport === 'default' ? {} : { transports: [job.transport] }),
       timeout: settings.waitTimeoutMs,
       onProgress: (update, info) => {

@@ -84,7 +84,20 @@ export async function runChaos(settings, { log = () => {} } = {}) {
     for (const [script, count] of /** @type {const} */ ([['worker.mjs', WORKER_PROCESSES], ['pages.mjs', PAGE_PROCESSES]])) {
       for (let shard = 0; shard < count; shard++) {
         running++
-        forked.push(forkChild(script, { ...childSettings, shard, shards: count }, onReport, path.join(logDir, `${script.replace('.mjs', '')}-${shard}.log`)))
+        const logFile = path.join(logDir, `${script.replace('.mjs', '')}-${shard}.log`)
+        let done = false
+        const child = forkChild(script, { ...childSettings, shard, shards: count }, (message) => {
+          done ||= message.type === 'done'
+          onReport(message)
+        }, logFile)
+        // A child that dies early leaves its jobs without records (lost or unpublished): say
+        // why, and do not wait for it until the deadline.
+        child.once('exit', (code, signal) => {
+          if (done) return
+          log(`[jobcast] chaos: ${script} shard ${shard} exited early (${signal ?? `code ${code}`}): see ${logFile}`)
+          if (--running === 0) allDone()
+        })
+        forked.push(child)
       }
     }
 

@@ -36,6 +36,7 @@ import { PLANNED_FAILURE_CODE, TRANSPORT_CASES } from './plan.mjs'
  * @property {number | undefined} settledAt when it settled (`undefined`: never)
  * @property {Outcome | undefined} outcome
  * @property {Update[]} updates
+ * @property {string | undefined} wireAnomaly the first event the gateway sent out of order, seen beneath the client
  */
 
 /**
@@ -146,7 +147,8 @@ const emptyTally = () => ({ jobs: 0, lost: 0, wrong: 0, regressions: 0, unpublis
  */
 
 /**
- * Judges a run. The latency counts only pages that were already waiting when the end was
+ * Judges a run. A regression is one the page saw (`onProgress`) or one the client filtered out
+ * beneath it (a duplicate or older seq on the wire). The latency counts only pages that were already waiting when the end was
  * published: for a page that starts later it would measure its start, not the delivery.
  * @param {RunRecords} records
  * @returns {Verdict}
@@ -161,7 +163,7 @@ export function judgeRun(records) {
     const client = records.clients.get(job.id)
     const tallies = [total, byTransport[job.transport]]
     const { verdict, why } = classifyJob(job, worker, client)
-    const regression = client ? regressionOf(client.updates) : undefined
+    const regression = client ? (regressionOf(client.updates) ?? client.wireAnomaly) : undefined
     for (const tally of tallies) {
       tally.jobs++
       if (verdict !== 'ok') tally[verdict]++

@@ -21,6 +21,7 @@ const client = (outcome: ClientRecord['outcome'], updates: Update[] = []): Clien
   settledAt: outcome ? 1_003 : undefined,
   outcome,
   updates,
+  wireAnomaly: undefined,
 })
 const rejected = (name: string, code: string, extra: object = {}) => ({ kind: 'rejected' as const, name, code, message: `[jobcast] ${code}`, ...extra })
 
@@ -106,5 +107,15 @@ describe('plan', () => {
     expect(faults.filter((f) => f.kind === 'gateway').map((f) => f.kind === 'gateway' && f.gateway)).toEqual([0, 1, 0])
     for (const fault of faults) expect(fault.at).toBeGreaterThanOrEqual(10_000)
     for (const fault of faults) expect(fault.at).toBeLessThan(75_000)
+  })
+})
+
+describe('judgeRun, beneath the client', () => {
+  it('counts an out-of-order seq on the wire as a regression even when the page settled right', () => {
+    const page = { ...client({ kind: 'completed', result: { jobId: 'chaos-x-0' } }), wireAnomaly: 'websocket sent seq 5 after 5 on one connection' }
+    const verdict = judgeRun({ plan: [job()], workers: new Map([['chaos-x-0', worker]]), clients: new Map([['chaos-x-0', page]]), faults: [], cuts: 0, startedAt: 0, seed: 1 })
+    expect(verdict.failed).toBe(true)
+    expect(verdict.total.regressions).toBe(1)
+    expect(verdict.examples[0]).toContain('regression: websocket sent seq 5 after 5 on one connection')
   })
 })
