@@ -25,7 +25,7 @@ const SHORT_RUN = {
 describe('chaos, short run', () => {
   it('every page learns its job’s final state through Redis and gateway kills and connection cuts', { timeout: 120_000 }, async () => {
     const result = await runChaos(SHORT_RUN)
-    const report = [result.summary, ...(result.failed ? [`logs: ${result.logDir}`, ...result.examples] : [])].join('\n\n')
+    const report = [result.summary, ...(result.failed ? [result.causes.join('\n'), `logs: ${result.logDir}`, ...result.examples] : [])].join('\n\n')
     console.log(result.summary)
     expect(result.failed, report).toBe(false)
     expect(result.total.jobs).toBe(SHORT_RUN.jobs)

@@ -56,8 +56,10 @@ try {
 for (const signal of /** @type {const} */ (['SIGINT', 'SIGTERM', 'SIGHUP'])) process.once(signal, () => process.exit(130))
 
 const result = await runChaos(settings, { log: (line) => console.error(line) })
+console.error(`[jobcast] chaos: done in ${(result.elapsedMs / 1_000).toFixed(0)} s`)
 console.log(result.summary)
 if (result.failed) {
+  console.log(`\ncauses:\n${result.causes.join('\n')}`)
   console.log(`\nexamples (logs of every process in ${result.logDir}):\n`)
   console.log(result.examples.join('\n\n'))
 }

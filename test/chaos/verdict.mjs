@@ -58,6 +58,12 @@ import { PLANNED_FAILURE_CODE, TRANSPORT_CASES } from './plan.mjs'
 
 /** @typedef {'ok' | 'lost' | 'wrong' | 'unpublished'} JobClass */
 
+/**
+ * A job's class, why in words, and its cause: the why without what is particular to the job,
+ * so failures of one cause can be counted together.
+ * @typedef {{ verdict: JobClass, why: string, cause: string }} Classification
+ */
+
 const STATUS_RANK = /** @type {Record<string, number>} */ ({ queued: 0, active: 1, completed: 2, failed: 2, cancelled: 2 })
 
 /**
@@ -87,22 +93,27 @@ export function regressionOf(updates) {
  * @param {PlannedJob} job
  * @param {WorkerRecord | undefined} worker
  * @param {ClientRecord | undefined} client
- * @returns {{ verdict: JobClass, why: string }}
+ * @returns {Classification}
  */
 export function classifyJob(job, worker, client) {
-  if (!worker || worker.gaveUp || worker.terminalAt === undefined) return { verdict: 'unpublished', why: 'the worker could not publish the end' }
+  if (!worker || worker.gaveUp || worker.terminalAt === undefined) {
+    return { verdict: 'unpublished', why: 'the worker could not publish the end', cause: 'unpublished' }
+  }
   const outcome = client?.outcome
-  if (!client || !outcome) return { verdict: 'lost', why: 'never settled' }
-  if (outcome.kind === 'rejected' && outcome.name === 'JobTimeoutError') return { verdict: 'lost', why: `timed out (${outcome.message})` }
-  if (job.fails) {
-    if (outcome.kind === 'rejected' && outcome.name === 'JobFailedError' && outcome.errorCode === PLANNED_FAILURE_CODE) return { verdict: 'ok', why: '' }
-    return { verdict: 'wrong', why: `expected failed, got ${describeOutcome(outcome)}` }
+  if (!client || !outcome) return { verdict: 'lost', why: 'never settled', cause: 'lost: never settled' }
+  if (outcome.kind === 'rejected' && outcome.name === 'JobTimeoutError') {
+    return { verdict: 'lost', why: `timed out (${outcome.message})`, cause: `lost: timed out${outcome.status ? ` at ${outcome.status}` : ''}` }
   }
-  if (outcome.kind === 'completed') {
+  const expected = job.fails ? 'failed' : 'completed'
+  const got = outcome.kind === 'completed' ? 'completed' : `${outcome.name} ${outcome.code}`
+  const ok = { verdict: /** @type {const} */ ('ok'), why: '', cause: '' }
+  if (job.fails && outcome.kind === 'rejected' && outcome.name === 'JobFailedError' && outcome.errorCode === PLANNED_FAILURE_CODE) return ok
+  if (!job.fails && outcome.kind === 'completed') {
     const named = /** @type {{ jobId?: unknown } | null} */ (outcome.result)?.jobId
-    return named === job.id ? { verdict: 'ok', why: '' } : { verdict: 'wrong', why: `completed with a result naming ${String(named)}` }
+    if (named === job.id) return ok
+    return { verdict: 'wrong', why: `completed with a result naming ${String(named)}`, cause: 'wrong: completed with another result' }
   }
-  return { verdict: 'wrong', why: `expected completed, got ${describeOutcome(outcome)}` }
+  return { verdict: 'wrong', why: `expected ${expected}, got ${describeOutcome(outcome)}`, cause: `wrong: expected ${expected}, got ${got}` }
 }
 
 /** @param {Outcome} outcome */
@@ -141,6 +152,7 @@ const emptyTally = () => ({ jobs: 0, lost: 0, wrong: 0, regressions: 0, unpublis
  * @typedef {object} Verdict
  * @property {boolean} failed any job lost, wrong, regressed or unpublished
  * @property {string} summary the one summary line
+ * @property {string[]} causes one line per cause of failure, with its count per transport (empty when none failed)
  * @property {string[]} examples a few failing jobs with their timelines (empty when none failed)
  * @property {Tally} total
  * @property {Record<TransportCase, Tally>} byTransport
@@ -156,21 +168,21 @@ const emptyTally = () => ({ jobs: 0, lost: 0, wrong: 0, regressions: 0, unpublis
 export function judgeRun(records) {
   const total = emptyTally()
   const byTransport = /** @type {Record<TransportCase, Tally>} */ (Object.fromEntries(TRANSPORT_CASES.map((name) => [name, emptyTally()])))
-  /** @type {Array<{ job: PlannedJob, why: string }>} */
+  /** @type {Array<{ job: PlannedJob, why: string, cause: string }>} */
   const failures = []
   for (const job of records.plan) {
     const worker = records.workers.get(job.id)
     const client = records.clients.get(job.id)
     const tallies = [total, byTransport[job.transport]]
-    const { verdict, why } = classifyJob(job, worker, client)
+    const { verdict, why, cause } = classifyJob(job, worker, client)
     const regression = client ? (regressionOf(client.updates) ?? client.wireAnomaly) : undefined
     for (const tally of tallies) {
       tally.jobs++
       if (verdict !== 'ok') tally[verdict]++
       if (regression) tally.regressions++
     }
-    if (verdict !== 'ok') failures.push({ job, why: `${verdict}: ${why}` })
-    else if (regression) failures.push({ job, why: `regression: ${regression}` })
+    if (verdict !== 'ok') failures.push({ job, why: `${verdict}: ${why}`, cause })
+    else if (regression) failures.push({ job, why: `regression: ${regression}`, cause: `regression: ${regression.replace(/\d+/g, 'N')}` })
     if (verdict === 'ok' && worker?.terminalAt !== undefined && client?.settledAt !== undefined && client.waitedAt <= worker.terminalAt) {
       for (const tally of tallies) tally.latencies.push(Math.max(0, client.settledAt - worker.terminalAt))
     }
@@ -187,20 +199,39 @@ export function judgeRun(records) {
     `[jobcast] chaos ${failed ? 'FAIL' : 'pass'}: ${total.jobs} jobs · faults: redis kills ${count('redis')}, gateway kills ${count('gateway')}, cuts ${records.cuts}` +
     ` · lost ${total.lost} · wrong ${total.wrong} · regressions ${total.regressions}${total.unpublished ? ` · unpublished ${total.unpublished}` : ''}` +
     ` · terminal publish → settled ${latency(total)} · ${perTransport} · seed ${records.seed}`
-  return { failed, summary, examples: pickExamples(failures).map(({ job, why }) => timelineOf(job, why, records)), total, byTransport }
+  const examples = pickExamples(failures).map(({ job, why }) => timelineOf(job, why, records))
+  return { failed, summary, causes: countCauses(failures), examples, total, byTransport }
 }
 
 /**
- * Up to two failures of each kind and transport, at most eight, so the examples show every
+ * One line per cause, commonest first, with its count per transport.
+ * @param {Array<{ job: PlannedJob, cause: string }>} failures
+ */
+function countCauses(failures) {
+  /** @type {Map<string, Map<string, number>>} */
+  const counts = new Map()
+  for (const { job, cause } of failures) {
+    const perTransport = counts.get(cause) ?? new Map()
+    perTransport.set(job.transport, (perTransport.get(job.transport) ?? 0) + 1)
+    counts.set(cause, perTransport)
+  }
+  const sum = (/** @type {Map<string, number>} */ perTransport) => [...perTransport.values()].reduce((a, b) => a + b, 0)
+  return [...counts]
+    .sort(([, a], [, b]) => sum(b) - sum(a))
+    .map(([cause, perTransport]) => `${String(sum(perTransport)).padStart(6)} × ${cause} (${[...perTransport].map(([name, n]) => `${name} ${n}`).join(', ')})`)
+}
+
+/**
+ * Up to two failures of each cause and transport, at most eight, so the examples show every
  * distinct way the run failed rather than eight of the commonest.
- * @param {Array<{ job: PlannedJob, why: string }>} failures
+ * @param {Array<{ job: PlannedJob, why: string, cause: string }>} failures
  */
 function pickExamples(failures) {
   /** @type {Map<string, number>} */
   const seen = new Map()
   const picked = []
   for (const failure of failures) {
-    const key = `${failure.why.split(':')[0]} ${failure.job.transport}`
+    const key = `${failure.cause} ${failure.job.transport}`
     const times = seen.get(key) ?? 0
     if (times >= 2) continue
     seen.set(key, times + 1)

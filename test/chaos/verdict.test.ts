@@ -119,3 +119,27 @@ describe('judgeRun, beneath the client', () => {
     expect(verdict.examples[0]).toContain('regression: websocket sent seq 5 after 5 on one connection')
   })
 })
+
+describe('judgeRun, causes', () => {
+  it('counts failures by cause, commonest first, with their transports', () => {
+    const plan = [0, 1, 2].map((index) => job({ index, id: `chaos-x-${index}`, transport: index === 2 ? 'default' : 'websocket' }))
+    const unavailable = (id: string) => ({ ...client(rejected('JobcastClientError', 'bus_unavailable')), id })
+    const verdict = judgeRun({
+      plan,
+      workers: new Map(plan.map((j) => [j.id, { ...worker, id: j.id }])),
+      clients: new Map([
+        ['chaos-x-0', unavailable('chaos-x-0')],
+        ['chaos-x-1', unavailable('chaos-x-1')],
+        ['chaos-x-2', { ...client(rejected('JobTimeoutError', 'job_timeout', { status: 'active' })), id: 'chaos-x-2' }],
+      ]),
+      faults: [],
+      cuts: 0,
+      startedAt: 0,
+      seed: 1,
+    })
+    expect(verdict.causes).toEqual([
+      '     2 × wrong: expected completed, got JobcastClientError bus_unavailable (websocket 2)',
+      '     1 × lost: timed out at active (default 1)',
+    ])
+  })
+})
