@@ -5,6 +5,7 @@
  * seeded, so the worker and client processes each rebuild the same plan from the seed alone, and
  * a failing run can be replayed with its seed.
  */
+import { seededRandom } from '../support/seeded-random.mjs'
 
 /** The transports a page waits with: one of the client's, or its default chain. */
 export const TRANSPORT_CASES = /** @type {const} */ (['websocket', 'sse', 'polling', 'default'])
@@ -52,23 +53,6 @@ export const PLANNED_FAILURE_CODE = 'chaos_planned_failure'
 
 /** Gateways behind the front. */
 export const GATEWAY_COUNT = 2
-
-/**
- * Mulberry32: small, fast and good enough to spread jobs and faults; seeded so a plan can be
- * rebuilt in another process.
- * @param {number} seed
- * @returns {() => number} uniform in [0, 1)
- */
-export function seededRandom(seed) {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /**
  * Every job of the run. Jobs start evenly over the duration, less a tail of a few seconds so

@@ -38,6 +38,8 @@ export const LONG_RUN = Object.freeze({
 })
 
 /**
+ * A run's verdict, with the folder of every process's log (kept only when the run failed) and
+ * how long the run took, ms.
  * @typedef {import('./verdict.mjs').Verdict & { logDir: string, elapsedMs: number }} ChaosResult
  */
 
@@ -138,5 +140,8 @@ export async function runChaos(settings, { log = () => {} } = {}) {
     await Promise.all(forked.map(killChild))
     killAll()
   }
-  return { ...judgeRun(records), logDir, elapsedMs: now() - began }
+  const verdict = judgeRun(records)
+  // The logs only matter to explain a failure.
+  if (!verdict.failed) fs.rmSync(logDir, { recursive: true, force: true })
+  return { ...verdict, logDir, elapsedMs: now() - began }
 }
