@@ -68,7 +68,10 @@ export async function runChaos(settings, { log = () => {} } = {}) {
     let onFront = () => {}
     const front = forkChild('front.mjs', { upstreams: gateways.map((g) => g.port), cutsPerSecond: settings.cutsPerSecond }, (m) => onFront(m), path.join(logDir, 'front.log'))
     forked.push(front)
-    const frontPort = await new Promise((resolve) => (onFront = (m) => m.type === 'listening' && resolve(m.port)))
+    const frontPort = await Promise.race([
+      new Promise((resolve) => (onFront = (m) => m.type === 'listening' && resolve(m.port))),
+      sleep(10_000).then(() => Promise.reject(new Error(`[jobcast] the chaos front did not listen within 10 s: see ${logDir}/front.log`))),
+    ])
     log(`[jobcast] chaos: redis ${redis.url}, gateways ${gateways.map((g) => g.port).join(' ')}, front ${frontPort}; logs in ${logDir}`)
 
     records.startedAt = now() + STARTUP_MS
