@@ -152,7 +152,7 @@ const emptyTally = () => ({ jobs: 0, lost: 0, wrong: 0, regressions: 0, unpublis
  * @typedef {object} Verdict
  * @property {boolean} failed any job lost, wrong, regressed or unpublished
  * @property {string} summary the one summary line
- * @property {string[]} causes one line per cause of failure, with its count per transport (empty when none failed)
+ * @property {string[]} causes one line per cause of failure, with its count per transport and wait side (empty when none failed)
  * @property {string[]} examples a few failing jobs with their timelines (empty when none failed)
  * @property {Tally} total
  * @property {Record<TransportCase, Tally>} byTransport
@@ -204,7 +204,8 @@ export function judgeRun(records) {
 }
 
 /**
- * One line per cause, commonest first, with its count per transport.
+ * One line per cause, commonest first, with its count per transport and side of the wait (an
+ * early page waited before `queued`, a late one after).
  * @param {Array<{ job: PlannedJob, cause: string }>} failures
  */
 function countCauses(failures) {
@@ -212,7 +213,8 @@ function countCauses(failures) {
   const counts = new Map()
   for (const { job, cause } of failures) {
     const perTransport = counts.get(cause) ?? new Map()
-    perTransport.set(job.transport, (perTransport.get(job.transport) ?? 0) + 1)
+    const where = `${job.transport} ${job.early ? 'early' : 'late'}`
+    perTransport.set(where, (perTransport.get(where) ?? 0) + 1)
     counts.set(cause, perTransport)
   }
   const sum = (/** @type {Map<string, number>} */ perTransport) => [...perTransport.values()].reduce((a, b) => a + b, 0)

@@ -122,7 +122,7 @@ describe('judgeRun, beneath the client', () => {
 
 describe('judgeRun, causes', () => {
   it('counts failures by cause, commonest first, with their transports', () => {
-    const plan = [0, 1, 2].map((index) => job({ index, id: `chaos-x-${index}`, transport: index === 2 ? 'default' : 'websocket' }))
+    const plan = [0, 1, 2].map((index) => job({ index, id: `chaos-x-${index}`, transport: index === 2 ? 'default' : 'websocket', early: index !== 1 }))
     const unavailable = (id: string) => ({ ...client(rejected('JobcastClientError', 'bus_unavailable')), id })
     const verdict = judgeRun({
       plan,
@@ -138,8 +138,8 @@ describe('judgeRun, causes', () => {
       seed: 1,
     })
     expect(verdict.causes).toEqual([
-      '     2 × wrong: expected completed, got JobcastClientError bus_unavailable (websocket 2)',
-      '     1 × lost: timed out at active (default 1)',
+      '     2 × wrong: expected completed, got JobcastClientError bus_unavailable (websocket early 1, websocket late 1)',
+      '     1 × lost: timed out at active (default early 1)',
     ])
   })
 })
