@@ -21,6 +21,8 @@ export const gatewayCli = path.join(root, 'packages/gateway/dist/cli.js')
 /** @type {Set<import('node:child_process').ChildProcess>} */
 const children = new Set()
 process.on('exit', () => killAll())
+/** @type {import('node:child_process').ChildProcess | undefined} */
+let reaper
 
 /** SIGKILLs every process this one started and has not seen exit. */
 export function killAll() {
@@ -36,6 +38,26 @@ function track(child) {
   children.add(child)
   child.once('exit', () => children.delete(child))
   return child
+}
+
+/**
+ * Tracks a process without an IPC channel (redis-server, a gateway) and has the reaper kill it
+ * should this process die without running its exit handler.
+ * @template {import('node:child_process').ChildProcess} T
+ * @param {T} child
+ * @returns {T}
+ */
+function trackWithReaper(child) {
+  if (!reaper) {
+    reaper = fork(path.join(here, 'reaper.mjs'), [], { stdio: 'ignore' })
+    // Neither it nor its channel may keep this process alive.
+    reaper.unref()
+    reaper.channel?.unref()
+  }
+  const { pid } = child
+  reaper.send({ watch: pid })
+  child.once('exit', () => reaper?.connected && reaper.send({ forget: pid }))
+  return track(child)
 }
 
 /**
@@ -120,7 +142,7 @@ export async function startRedis(logDir) {
   /** @type {import('node:child_process').ChildProcess | undefined} */
   let child
   const start = async () => {
-    child = track(spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--logfile', logFile], { stdio: 'ignore' }))
+    child = trackWithReaper(spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--logfile', logFile], { stdio: 'ignore' }))
     await waitFor(() => answers(port, 'PING\r\n', '+PONG'), 10_000, `[jobcast] redis-server on port ${port} did not answer within 10 s: see ${logFile}`)
   }
   await start()
@@ -148,7 +170,7 @@ export async function startGateway({ redisUrl, prefix, logDir, name }) {
   let child
   const start = async () => {
     const out = fs.openSync(logFile, 'a')
-    child = track(spawn(process.execPath, args, { cwd: root, stdio: ['ignore', out, out] }))
+    child = trackWithReaper(spawn(process.execPath, args, { cwd: root, stdio: ['ignore', out, out] }))
     fs.closeSync(out)
     const started = child
     await waitFor(

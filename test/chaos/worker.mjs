@@ -44,9 +44,10 @@ async function runJob(job) {
         if (step.status === 'completed' || step.status === 'failed') record.terminalAt = tryAt
         break
       } catch (error) {
-        const code = /** @type {{ code?: string }} */ (error).code ?? ''
-        record.log.push([tryAt, `${step.status} publish threw ${code} ${error instanceof Error ? error.message : String(error)}`])
+        // The first throw says why; the retries that follow show in the line of the one that worked.
+        if (attempt === 0) record.log.push([tryAt, `${step.status} publish threw: ${error instanceof Error ? error.message : String(error)}`])
         if (now() - firstTry > RETRY_FOR_MS) {
+          record.log.push([now(), `${step.status} gave up after ${attempt + 1} tries`])
           record.gaveUp = true
           return record
         }
