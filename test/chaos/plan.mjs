@@ -13,8 +13,8 @@ export const TRANSPORT_CASES = /** @type {const} */ (['websocket', 'sse', 'polli
 /** @typedef {typeof TRANSPORT_CASES[number]} TransportCase */
 
 /**
- * One step a worker publishes, `at` ms after its job starts (a step waits for the previous one to
- * be published, so outages shift later steps, as in a real worker).
+ * One step a worker publishes, `at` ms after its job starts, and never before the previous step
+ * is published: after an outage the worker catches up, as a real one would.
  * @typedef {{ status: 'queued' | 'active' | 'completed' | 'failed', progress?: number, at: number }} PlannedStep
  */
 
@@ -76,11 +76,9 @@ export function planJobs({ jobs, durationMs, seed }) {
     /** @type {PlannedStep[]} */
     const steps = [{ status: 'queued', at: 0 }]
     let at = between(100, 400)
-    let progress = 0
     const progressSteps = 2 + Math.floor(random() * 3)
     for (let step = 1; step <= progressSteps; step++) {
-      progress = Math.min(99, Math.round((step / (progressSteps + 1)) * 100))
-      steps.push({ status: 'active', progress, at: Math.round(at) })
+      steps.push({ status: 'active', progress: Math.round((step / (progressSteps + 1)) * 100), at: Math.round(at) })
       at += between(150, 600)
     }
     steps.push({ status: fails ? 'failed' : 'completed', at: Math.round(at) })

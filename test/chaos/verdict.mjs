@@ -160,8 +160,9 @@ const emptyTally = () => ({ jobs: 0, lost: 0, wrong: 0, regressions: 0, unpublis
 
 /**
  * Judges a run. A regression is one the page saw (`onProgress`) or one the client filtered out
- * beneath it (a duplicate or older seq on the wire). The latency counts only pages that were already waiting when the end was
- * published: for a page that starts later it would measure its start, not the delivery.
+ * beneath it (a duplicate or older seq on the wire). The latency counts only pages that were
+ * already waiting when the end was published: for a page that starts later it would measure
+ * its start, not the delivery.
  * @param {RunRecords} records
  * @returns {Verdict}
  */
