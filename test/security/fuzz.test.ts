@@ -16,6 +16,7 @@ import { createJwtAuthorizer } from '../../packages/gateway/src/auth/jwt-authori
 import { createSecurityHooks } from '../../packages/gateway/src/limits/security-hooks.js'
 import { startGateway, type TestGateway } from '../support/gateway.js'
 import { openSse, openWs } from '../support/clients.js'
+import { seededRandom } from '../support/seeded-random.mjs'
 import { frame, rawUpgrade } from './raw-ws.js'
 import { mint, SECRET } from './tokens.js'
 
@@ -24,18 +25,7 @@ const ITERATIONS = Number(process.env.JOBCAST_FUZZ_ITERATIONS ?? 1000)
 const BUDGET_MS = Number(process.env.JOBCAST_FUZZ_BUDGET_MS ?? (process.env.JOBCAST_FUZZ_ITERATIONS ? 3_600_000 : 8_000))
 const SEED = Number(process.env.JOBCAST_FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31))
 
-/** mulberry32: a tiny seeded PRNG, so a failing run can be replayed exactly. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296
-  }
-}
-const rand = prng(SEED)
+const rand = seededRandom(SEED)
 const int = (n: number): number => Math.floor(rand() * n)
 const pick = <T>(items: readonly T[]): T => items[int(items.length)] as T
 const bytes = (n: number): Buffer => Buffer.from(Array.from({ length: n }, () => int(256)))
