@@ -78,10 +78,15 @@ for (const sub of ['element', 'react']) if (existsSync(`src/${sub}/index.ts`)) e
 // or reads `arguments`. Not `toplevel` (it drops the unused-looking `var Jobcast=`), not
 // `unsafe_comps` (it would turn the client's `!(e.seq > j.seq)` into `e.seq <= j.seq`, letting
 // an event without a numeric seq through).
+//
+// Property names: a name ending in `_` (`cursor_`, `subscribe_`) is internal to the package and
+// terser shortens it, so the source keeps full names at no cost in bytes. Such a name must never
+// cross the package boundary: not in options, wire frames, JSON, or anything a user reads.
 const minify = (tight = false) =>
   terser({
     ecma: 2020,
     compress: { passes: 5, pure_getters: true, unsafe: true, booleans_as_integers: tight, unsafe_arrows: tight },
+    mangle: { properties: { regex: /_$/ } },
     format: { comments: false },
   })
 
