@@ -113,7 +113,7 @@ export async function startFakeGateway(): Promise<FakeGateway> {
 
   const serveStream = (request: IncomingMessage, response: ServerResponse, ids: string[]) => {
     const token = bearer(request)
-    const lastEventId = request.headers['last-event-id']
+    const lastEventId = request.headers['last-event-id'] as string | undefined
     const cursors = new Map(ids.map((id, index) => [id, Number(lastEventId?.split(',')[index] ?? 0)]))
     cursors.forEach((since, id) => gateway.asks.push({ transport: 'sse', id, since, token }))
     for (const id of ids) {
