@@ -1,14 +1,16 @@
 /**
  * The client's transport contract: every case runs over WebSocket, SSE and polling against a
  * scripted fake gateway (fake-gateway.ts) on real loopback sockets, so the three transports
- * cannot drift apart in what a page waiting on a job learns.
+ * cannot drift apart in what a page waiting on a job learns. It runs on the sources and on the
+ * minified IIFE bundle (from `npm run build`), whose property names and eventsource-parser are
+ * rewritten by the build (rollup.config.mjs). Errors are matched by `name`: the bundle has its
+ * own classes.
  */
+import { existsSync, readFileSync } from 'node:fs'
+import { runInNewContext } from 'node:vm'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
 import {
-  AuthError,
-  JobLostError,
-  JobNotFoundError,
   createClient,
   isAbortError,
   type ClientOptions,
@@ -35,9 +37,25 @@ afterEach(async () => {
   await gateway.close()
 })
 
-describe.each<TransportName>(['websocket', 'sse', 'polling'])('transport contract over %s', (transport) => {
+/** `createClient` of dist/jobcast.iife.js, run as a page would (`window.Jobcast`). */
+const bundledCreateClient = (): typeof createClient => {
+  const file = new URL('../dist/jobcast.iife.js', import.meta.url)
+  if (!existsSync(file)) throw new Error('[jobcast] packages/client/dist/jobcast.iife.js is missing: run `npm run build` first')
+  const code = readFileSync(file, 'utf8')
+  const page: Record<string, unknown> = { fetch, setTimeout, clearTimeout, queueMicrotask, AbortController, TextDecoder, DOMException }
+  page.globalThis = page
+  runInNewContext(code, page)
+  return (page.Jobcast as { createClient: typeof createClient }).createClient
+}
+
+const builds = { sources: createClient, 'IIFE bundle': bundledCreateClient() }
+const cases = Object.entries(builds).flatMap(([build, create]) =>
+  (['websocket', 'sse', 'polling'] as const).map((transport) => ({ build, create, transport })),
+)
+
+describe.each(cases)('transport contract over $transport ($build)', ({ create, transport }) => {
   const newClient = (extra: Partial<ClientOptions> = {}) => {
-    const created = createClient(options(extra))
+    const created = create(options(extra))
     clients.push(created)
     return created
   }
@@ -130,8 +148,7 @@ describe.each<TransportName>(['websocket', 'sse', 'polling'])('transport contrac
     gateway.publish(ev('job-1', 'active'))
     const client = newClient()
     const error = await client.waitForJob('job-1').catch((error: unknown) => error)
-    expect(error).toBeInstanceOf(AuthError)
-    expect(error).toMatchObject({ code: 'forbidden', status: 403, jobId: 'job-1' })
+    expect(error).toMatchObject({ name: 'AuthError', code: 'forbidden', status: 403, jobId: 'job-1' })
     await client.close()
     expect(timers.pending).toBe(0)
   })
@@ -146,8 +163,7 @@ describe.each<TransportName>(['websocket', 'sse', 'polling'])('transport contrac
     gateway.publish(completed)
     await expect(late.outcome).resolves.toEqual(completed)
     const error = await never
-    expect(error).toBeInstanceOf(JobNotFoundError)
-    expect(error).toMatchObject({ code: 'job_not_found', jobId: 'never' })
+    expect(error).toMatchObject({ name: 'JobNotFoundError', code: 'job_not_found', jobId: 'never' })
     expect(Date.now() - startedAt).toBeGreaterThanOrEqual(GRACE - 5)
     await client.close()
   })
@@ -162,8 +178,7 @@ describe.each<TransportName>(['websocket', 'sse', 'polling'])('transport contrac
     gateway.drop()
     const lostAt = Date.now()
     const error = await outcome.catch((error: unknown) => error)
-    expect(error).toBeInstanceOf(JobLostError)
-    expect(error).toMatchObject({ code: 'job_lost', jobId: 'job-1', job: active })
+    expect(error).toMatchObject({ name: 'JobLostError', code: 'job_lost', jobId: 'job-1', job: active })
     expect(Date.now() - lostAt).toBeGreaterThanOrEqual(GRACE - 5)
     // Asked again after the drop and once more after the grace, each time from its cursor.
     const asksAfter = asksFor('job-1').filter((ask) => ask.since == active.seq)
