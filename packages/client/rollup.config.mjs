@@ -81,8 +81,8 @@ for (const sub of ['element', 'react']) if (existsSync(`src/${sub}/index.ts`)) e
 // string or a strict comparison), not for the element, whose DOM code may stringify booleans;
 // `unsafe_arrows` holds because nothing in the core or eventsource-parser is called with `new`
 // or reads `arguments`. Not `toplevel` (it drops the unused-looking `var Jobcast=`), not
-// `unsafe_comps` (it would turn the client's `!(e.seq > j.seq)` into `e.seq <= j.seq`, letting
-// an event without a numeric seq through).
+// `unsafe_comps` (it would turn the job tracker's `!(event.seq > job.cursor_)` into
+// `event.seq <= job.cursor_`, letting an event without a numeric seq through).
 //
 // Property names: a name ending in `_` (`cursor_`, `subscribe_`) is internal to the package and
 // terser shortens it, so the source keeps full names at no cost in bytes. Such a name must never
