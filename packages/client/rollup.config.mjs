@@ -5,6 +5,7 @@ import { cpSync, existsSync, rmSync, writeFileSync } from 'node:fs'
 import { gzipSync } from 'node:zlib'
 import resolve from '@rollup/plugin-node-resolve'
 import terser from '@rollup/plugin-terser'
+import { transform } from 'esbuild'
 import esbuild from 'rollup-plugin-esbuild'
 
 /** Budget of the IIFE, min+gzip, in bytes (issue 3). */
@@ -63,6 +64,23 @@ const size = (budget) => ({
   },
 })
 
+/**
+ * Shortens the internal property names (ending in `_`, see `minify`) in the ESM and CJS
+ * outputs too, leaving the rest of the code as it is: a bundler's minifier keeps property
+ * names, so without this every app would ship them in full. One cache for every chunk, filled
+ * one chunk at a time, so a name is shortened alike wherever it appears.
+ */
+const mangleCache = {}
+let mangling = Promise.resolve()
+const shortenInternalNames = () => ({
+  name: 'jobcast-internal-names',
+  renderChunk(code) {
+    const result = mangling.then(() => transform(code, { loader: 'js', sourcemap: true, mangleProps: /_$/, mangleCache }))
+    mangling = result.then((done) => Object.assign(mangleCache, done.mangleCache))
+    return result.then((done) => ({ code: done.code, map: done.map }))
+  },
+})
+
 // Shared chunks get stable names; old ones must not pile up.
 rmSync('dist/chunks', { recursive: true, force: true })
 
@@ -101,8 +119,8 @@ export default [
     external,
     plugins: plugins(),
     output: [
-      { dir: 'dist', format: 'es', entryFileNames: '[name].js', chunkFileNames: 'chunks/[name].js', sourcemap: true },
-      { dir: 'dist', format: 'cjs', entryFileNames: '[name].cjs', chunkFileNames: 'chunks/[name].cjs', sourcemap: true },
+      { dir: 'dist', format: 'es', entryFileNames: '[name].js', chunkFileNames: 'chunks/[name].js', sourcemap: true, plugins: [shortenInternalNames()] },
+      { dir: 'dist', format: 'cjs', entryFileNames: '[name].cjs', chunkFileNames: 'chunks/[name].cjs', sourcemap: true, plugins: [shortenInternalNames()] },
     ],
   },
   {
