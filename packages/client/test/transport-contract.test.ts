@@ -1,10 +1,10 @@
 /**
  * The client's transport contract: every case runs over WebSocket, SSE and polling against a
  * scripted fake gateway (fake-gateway.ts) on real loopback sockets, so the three transports
- * cannot drift apart in what a page waiting on a job learns. It runs on the sources and on the
- * minified IIFE bundle (from `npm run build`), whose property names and eventsource-parser are
- * rewritten by the build (rollup.config.mjs). Errors are matched by `name`: the bundle has its
- * own classes.
+ * cannot drift apart in what a page waiting on a job learns. It runs on the sources, on the ESM
+ * build and on the minified IIFE bundle (both from `npm run build`), whose internal property
+ * names and, in the IIFE, eventsource-parser are rewritten by the build (rollup.config.mjs).
+ * Errors are matched by `name`: each build has its own classes.
  */
 import { existsSync, readFileSync } from 'node:fs'
 import { runInNewContext } from 'node:vm'
@@ -48,7 +48,14 @@ const bundledCreateClient = (): typeof createClient => {
   return (page.Jobcast as { createClient: typeof createClient }).createClient
 }
 
-const builds = { sources: createClient, 'IIFE bundle': bundledCreateClient() }
+/** `createClient` of dist/index.js, the ESM build that bundlers take. */
+const esmCreateClient = async (): Promise<typeof createClient> => {
+  const file = new URL('../dist/index.js', import.meta.url)
+  if (!existsSync(file)) throw new Error('[jobcast] packages/client/dist/index.js is missing: run `npm run build` first')
+  return ((await import(/* @vite-ignore */ file.href)) as { createClient: typeof createClient }).createClient
+}
+
+const builds = { sources: createClient, 'ESM build': await esmCreateClient(), 'IIFE bundle': bundledCreateClient() }
 const cases = Object.entries(builds).flatMap(([build, create]) =>
   (['websocket', 'sse', 'polling'] as const).map((transport) => ({ build, create, transport })),
 )
