@@ -93,6 +93,7 @@ export const createConnection = (settings: Resolved, carried: CarriedJobs): Conn
   }
 
   const open = (index: number, reason: StateReason, asProbe = false) => {
+    // `transport_` is set below: the transport is created with the sink, which needs this record.
     const opened = { name_: order[index]!, index_: index } as OpenTransport
     const delivered = () => {
       if (!opened.delivered_) onDelivered(opened)
@@ -172,8 +173,9 @@ export const createConnection = (settings: Resolved, carried: CarriedJobs): Conn
     }
     current = undefined
     if (!carried.jobs_.size) return shut('idle', 'idle')
-    const retriesLeft = reconnectAttempt > 0 && reconnectAttempt < RECONNECTS_BEFORE_FALLBACK && failed.index_ == preferredIndex
-    if (failed.delivered_ || retriesLeft) return reconnect(failed.index_, 'closed')
+    // A transport that worked gets a few reconnects (a gateway restart) before the fallback.
+    const reconnectsLeft = reconnectAttempt > 0 && reconnectAttempt < RECONNECTS_BEFORE_FALLBACK && failed.index_ == preferredIndex
+    if (failed.delivered_ || reconnectsLeft) return reconnect(failed.index_, 'closed')
     const nextIndex = (failed.index_ + 1) % order.length
     // Fell through the whole list: start over, but not in a tight loop.
     if (nextIndex) open(nextIndex, 'fallback')
