@@ -5,6 +5,7 @@ import { cpSync, existsSync, rmSync, writeFileSync } from 'node:fs'
 import { gzipSync } from 'node:zlib'
 import resolve from '@rollup/plugin-node-resolve'
 import terser from '@rollup/plugin-terser'
+import { transform } from 'esbuild'
 import esbuild from 'rollup-plugin-esbuild'
 
 /** Budget of the IIFE, min+gzip, in bytes (issue 3). */
@@ -28,12 +29,17 @@ const trimParser = () => ({
     const returned = 'return { feed, reset };'
     // Writes of the buffered length; the declaration stays and terser drops it once unread.
     const lengthWrites = /(?<!let )pendingFragmentsLength \+?= /g
-    if (!code.includes(from) || !code.includes(returned) || !code.includes('new ParseError(') || !code.includes('onError(') || !terminatedCheck.test(code) || !lengthWrites.test(code))
+    // processLines() has a second loop for chunks without a CR, a speed-up for large streams
+    // that reads the same lines, fields and events as the general loop below it (which
+    // handles LF, CR and CRLF alike). The client's streams are a few small events and pings.
+    const lfOnlyLoop = 'if (chunk.indexOf("\\r") === -1) {'
+    if (!code.includes(from) || code.split(lfOnlyLoop).length != 2 || !code.includes(returned) || !code.includes('new ParseError(') || !code.includes('onError(') || !terminatedCheck.test(code) || !lengthWrites.test(code))
       this.error(`[jobcast] eventsource-parser changed: update trimParser() in packages/client/rollup.config.mjs (or remove it)`)
     return code
       .replace(from, 'const { onEvent = noop, onComment } = config, onRetry = noop, maxBufferSize = void 0')
       .replace(terminatedCheck, '')
       .replace(returned, 'return { feed };')
+      .replace(lfOnlyLoop, 'if (false) {')
       .replaceAll(lengthWrites, '')
       // Its argument (a ParseError and its message) is built only to be handed to the no-op.
       .replaceAll('onError(', '(0 && ')
@@ -58,6 +64,23 @@ const size = (budget) => ({
   },
 })
 
+/**
+ * Shortens the internal property names (ending in `_`, see `minify`) in the ESM and CJS
+ * outputs too, leaving the rest of the code as it is: a bundler's minifier keeps property
+ * names, so without this every app would ship them in full. One cache for every chunk, filled
+ * one chunk at a time, so a name is shortened alike wherever it appears.
+ */
+const mangleCache = {}
+let mangling = Promise.resolve()
+const shortenInternalNames = () => ({
+  name: 'jobcast-internal-names',
+  renderChunk(code) {
+    const result = mangling.then(() => transform(code, { loader: 'js', sourcemap: true, mangleProps: /_$/, mangleCache }))
+    mangling = result.then((done) => Object.assign(mangleCache, done.mangleCache))
+    return result.then((done) => ({ code: done.code, map: done.map }))
+  },
+})
+
 // Shared chunks get stable names; old ones must not pile up.
 rmSync('dist/chunks', { recursive: true, force: true })
 
@@ -76,12 +99,17 @@ for (const sub of ['element', 'react']) if (existsSync(`src/${sub}/index.ts`)) e
 // string or a strict comparison), not for the element, whose DOM code may stringify booleans;
 // `unsafe_arrows` holds because nothing in the core or eventsource-parser is called with `new`
 // or reads `arguments`. Not `toplevel` (it drops the unused-looking `var Jobcast=`), not
-// `unsafe_comps` (it would turn the client's `!(e.seq > j.seq)` into `e.seq <= j.seq`, letting
-// an event without a numeric seq through).
+// `unsafe_comps` (it would turn the job tracker's `!(event.seq > job.cursor_)` into
+// `event.seq <= job.cursor_`, letting an event without a numeric seq through).
+//
+// Property names: a name ending in `_` (`cursor_`, `subscribe_`) is internal to the package and
+// terser shortens it, so the source keeps full names at no cost in bytes. Such a name must never
+// cross the package boundary: not in options, wire frames, JSON, or anything a user reads.
 const minify = (tight = false) =>
   terser({
     ecma: 2020,
     compress: { passes: 5, pure_getters: true, unsafe: true, booleans_as_integers: tight, unsafe_arrows: tight },
+    mangle: { properties: { regex: /_$/ } },
     format: { comments: false },
   })
 
@@ -91,8 +119,8 @@ export default [
     external,
     plugins: plugins(),
     output: [
-      { dir: 'dist', format: 'es', entryFileNames: '[name].js', chunkFileNames: 'chunks/[name].js', sourcemap: true },
-      { dir: 'dist', format: 'cjs', entryFileNames: '[name].cjs', chunkFileNames: 'chunks/[name].cjs', sourcemap: true },
+      { dir: 'dist', format: 'es', entryFileNames: '[name].js', chunkFileNames: 'chunks/[name].js', sourcemap: true, plugins: [shortenInternalNames()] },
+      { dir: 'dist', format: 'cjs', entryFileNames: '[name].cjs', chunkFileNames: 'chunks/[name].cjs', sourcemap: true, plugins: [shortenInternalNames()] },
     ],
   },
   {

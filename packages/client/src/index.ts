@@ -3,7 +3,8 @@
  * WebSocket, then SSE, then polling.
  * @packageDocumentation
  */
-export { createClient, isTerminal } from './client.js'
+export { createClient } from './client.js'
+export { isTerminal } from './is-terminal.js'
 export type { JobcastClient } from './client.js'
 export { waitForJob } from './wait-for-job.js'
 export {

@@ -145,16 +145,29 @@ export interface SubscribeOptions extends WatchOptions {
   onError?: (error: Error) => void
 }
 
-/** Options with defaults applied. @internal */
+/** Something that fires events, like `window` and `document`. @internal */
+export type EventTargetLike = Pick<EventTarget, 'addEventListener' | 'removeEventListener'>
+
+/**
+ * Options with defaults applied, plus the page polling watches (from `globalThis`, read only
+ * here so every transport takes its platform from the options). Names ending in `_` are
+ * internal: the minified bundles shorten them.
+ * @internal
+ */
 export type Resolved = Required<Omit<ClientOptions, 'token' | 'onStateChange' | 'WebSocket'>> &
-  Pick<ClientOptions, 'token' | 'onStateChange' | 'WebSocket'>
+  Pick<ClientOptions, 'token' | 'onStateChange' | 'WebSocket'> & {
+    /** The page's `document`, if any: polling slows down while it is hidden. */
+    page_?: EventTargetLike & Pick<Document, 'visibilityState'>
+    /** Where the browser fires `online` (`window`), if anywhere: polling polls at once then. */
+    network_?: EventTargetLike
+  }
 
 /** Applies the defaults. @internal */
-export const resolveOptions = (o: ClientOptions): Resolved => {
-  const g = globalThis
-  const r = {
+export const resolveOptions = (options: ClientOptions): Resolved => {
+  const platform = globalThis as Partial<Window & typeof globalThis>
+  const resolved = {
     transports: ['websocket', 'sse', 'polling'],
-    WebSocket: g.WebSocket as WebSocketConstructor | undefined,
+    WebSocket: platform.WebSocket as WebSocketConstructor | undefined,
     connectTimeout: 5000,
     heartbeatTimeout: 45000,
     reconnect: { initial: 1000, max: 30000, factor: 2 },
@@ -165,14 +178,17 @@ export const resolveOptions = (o: ClientOptions): Resolved => {
     lostGrace: 30000,
     linger: 5000,
     upgradeAfter: 60000,
+    page_: platform.document,
+    network_: platform.addEventListener && platform,
   } as Partial<Resolved> as Resolved
   // Explicit `undefined`s (e.g. passed through by a wrapper) keep the default.
-  for (const k in o) (r as unknown as Record<string, unknown>)[k] = o[k as keyof ClientOptions] ?? r[k as keyof Resolved]
+  for (const key in options)
+    (resolved as unknown as Record<string, unknown>)[key] = options[key as keyof ClientOptions] ?? resolved[key as keyof Resolved]
   // Platform functions are called unbound: `window.fetch` called as `options.fetch(…)` throws
   // "Illegal invocation". The globals are read late so test doubles installed later apply.
-  r.url = o.url.replace(/\/+$/, '')
-  r.fetch = (a, b) => (o.fetch ?? g.fetch)(a, b)
-  r.setTimeout = (f, ms) => (o.setTimeout ?? g.setTimeout)(f, ms)
-  r.clearTimeout = (t) => (o.clearTimeout ?? g.clearTimeout)(t as number)
-  return r
+  resolved.url = options.url.replace(/\/+$/, '')
+  resolved.fetch = (input, init) => (options.fetch ?? platform.fetch!)(input, init)
+  resolved.setTimeout = (callback, delay) => (options.setTimeout ?? platform.setTimeout!)(callback, delay)
+  resolved.clearTimeout = (timer) => (options.clearTimeout ?? platform.clearTimeout!)(timer as number)
+  return resolved
 }

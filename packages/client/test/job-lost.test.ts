@@ -1,8 +1,8 @@
 /**
  * A job the client has seen that the gateway then no longer knows (Redis restarted without
  * its data and nothing restored the snapshot) ends with JobLostError after `lostGrace`,
- * instead of a wait that never ends. Polling over msw with fake timers; the WebSocket side
- * (`subscribed` with `exists:false`) is in websocket.test.ts.
+ * instead of a wait that never ends. Polling over msw with fake timers, at the default
+ * graces; the same case over every transport is in transport-contract.test.ts.
  */
 import { http, HttpResponse } from 'msw'
 import { afterEach, describe, expect, it, vi } from 'vitest'

@@ -119,35 +119,12 @@ describe('polling transport', () => {
     await expect(waitForJob('a', base())).rejects.toMatchObject({ name: 'JobCancelledError', job: { status: 'cancelled' } })
   })
 
-  it('404 becomes JobNotFoundError only after the grace; a job published late is found', async () => {
-    serve([() => HttpResponse.json({ error: { code: 'job_not_found', message: 'no' } }, { status: 404 })])
-    const t0 = Date.now()
-    await expect(waitForJob('a', { ...base(), notFoundGrace: 150 })).rejects.toMatchObject({ name: 'JobNotFoundError', code: 'job_not_found' })
-    expect(Date.now() - t0).toBeGreaterThanOrEqual(140)
-    server.resetHandlers()
-    const nf = () => HttpResponse.json({ error: { code: 'job_not_found', message: 'no' } }, { status: 404 })
-    serve([nf, nf, json(ev('a', 'completed'))])
-    expect((await waitForJob('a', { ...base(), notFoundGrace: 2000 })).status).toBe('completed')
-  })
-
   it('401/403 reject with AuthError', async () => {
     serve([() => HttpResponse.json({ error: { code: 'forbidden', message: 'other job' } }, { status: 403 })])
     await expect(waitForJob('a', base())).rejects.toMatchObject({ name: 'AuthError', status: 403, code: 'forbidden' })
     server.resetHandlers()
     serve([() => new HttpResponse('no json', { status: 401 })])
     await expect(waitForJob('a', base())).rejects.toMatchObject({ name: 'AuthError', status: 401, code: 'unauthorized' })
-  })
-
-  it('token_expired: asks the token function again and carries on', async () => {
-    const reqs = serve([
-      json(ev('a', 'active')),
-      () => HttpResponse.json({ error: { code: 'token_expired', message: 'expired' } }, { status: 401 }),
-      json(ev('a', 'completed')),
-    ])
-    let n = 0
-    const job = await waitForJob('a', { ...base(), token: () => `t${++n}` })
-    expect(job.status).toBe('completed')
-    expect(reqs.map((r) => r.headers.get('authorization'))).toEqual(['Bearer t1', 'Bearer t1', 'Bearer t2'])
   })
 
   it('maxAttempts ends with JobTimeoutError(attempts); timeout with JobTimeoutError(deadline)', async () => {

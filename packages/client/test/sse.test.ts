@@ -92,64 +92,6 @@ describe('SSE transport', () => {
     await client.close()
   })
 
-  it('reconnects after a drop with Last-Event-ID, without duplicates or reordering', async () => {
-    const list = streams()
-    const client = createClient(base())
-    const seen: number[] = []
-    const it = client.watch('a')
-    const collected = (async () => {
-      for await (const j of it) seen.push(j.seq)
-    })()
-    await until(() => list.length === 1)
-    const e1 = ev('a', 'active')
-    const e2 = ev('a', 'active')
-    list[0]!.event(e1)
-    list[0]!.event(e2)
-    list[0]!.end() // proxy drops the connection
-    await until(() => list.length === 2)
-    expect(list[1]!.request.headers.get('last-event-id')).toBe(String(e2.seq))
-    const e3 = ev('a', 'completed')
-    list[1]!.event(e1) // server replays (snapshot): must not reach the caller again
-    list[1]!.event(e3)
-    await collected
-    expect(seen).toEqual([e1.seq, e2.seq, e3.seq])
-    await client.close()
-  })
-
-  it('token_expired mid-stream: refreshes the token and resumes', async () => {
-    const list = streams()
-    let n = 0
-    const client = createClient({ ...base(), token: () => `t${++n}` })
-    const p = client.waitForJob('a')
-    await until(() => list.length === 1)
-    const e1 = ev('a', 'active')
-    list[0]!.event(e1)
-    list[0]!.write(`event: error\ndata: ${JSON.stringify({ code: 'token_expired', message: 'expired', id: 'a' })}\n\n`)
-    list[0]!.end()
-    await until(() => list.length === 2)
-    expect(list[1]!.request.headers.get('authorization')).toBe('Bearer t2')
-    expect(list[1]!.request.headers.get('last-event-id')).toBe(String(e1.seq))
-    list[1]!.event(ev('a', 'completed'))
-    await expect(p).resolves.toMatchObject({ status: 'completed' })
-    await client.close()
-  })
-
-  it('abort while the stream is open cancels the wait and, with nothing left, closes the stream', async () => {
-    const list = streams()
-    const t = countedTimers()
-    const client = createClient(base(t))
-    const ctl = new AbortController()
-    const p = client.waitForJob('a', { signal: ctl.signal })
-    await until(() => list.length === 1)
-    list[0]!.event(ev('a', 'active'))
-    await until(() => client.state === 'connected')
-    ctl.abort()
-    await expect(p).rejects.toMatchObject({ name: 'AbortError' })
-    await until(() => client.state === 'idle')
-    expect(t.pending).toBe(0)
-    await client.close()
-  })
-
   it('401 before the stream rejects with AuthError; a forbidden error event too', async () => {
     server.use(http.get(`${GW}/v1/events`, () => HttpResponse.json({ error: { code: 'unauthorized', message: 'bad token' } }, { status: 401 })))
     const client = createClient(base())
@@ -163,21 +105,6 @@ describe('SSE transport', () => {
     await client.close()
   })
 
-  it('exists:false waits the grace, then JobNotFoundError', async () => {
-    server.use(
-      http.get(`${GW}/v1/events`, () => {
-        const s = sseBody()
-        s.write(': ok\n\n')
-        s.subscribed('a', false)
-        return new HttpResponse(s.body, { headers: SSE_HEADERS })
-      }),
-    )
-    const t = countedTimers()
-    const client = createClient({ ...base(t), notFoundGrace: 100 })
-    await expect(client.waitForJob('a')).rejects.toMatchObject({ name: 'JobNotFoundError' })
-    await client.close()
-    expect(t.pending).toBe(0)
-  })
 })
 
 describe('fallback', () => {

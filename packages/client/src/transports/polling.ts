@@ -1,17 +1,21 @@
 import { parseRetryAfter, pollDelay } from '../backoff.js'
 import type { JobEvent } from '../protocol.js'
-import type { TransportFactory } from './transport.js'
-import { auth, readRefusal } from './transport.js'
+import { authorization, readRefusal, type TransportFactory } from './transport.js'
 
-interface Poll {
-  since: number
-  /** Requests made so far. */
-  n: number
+/** The polling of one job. */
+interface JobPoll {
+  /** Seq of the last event received: sent back as `If-None-Match`. */
+  cursor_: number
+  /** Requests made so far, counted against `maxAttempts`. */
+  requests_: number
   /** Answers in a row without a `Retry-After`: the backoff grows with them. */
-  unpaced: number
-  tok?: Promise<string | undefined>
-  timer?: unknown
-  ctrl?: AbortController
+  unpaced_: number
+  /** The job's token, asked for once per poll (a new one after `token_expired`). */
+  token_?: Promise<string | undefined>
+  /** The next poll, or the abandon of a request that hangs. */
+  timer_?: unknown
+  /** Aborts the request in flight. */
+  controller_?: AbortController
 }
 
 /**
@@ -20,81 +24,85 @@ interface Poll {
  * the others end the job. Slower while the page is hidden; polls at once when it becomes
  * visible or the browser comes back online.
  */
-export const polling: TransportFactory = ({ options: o, sink, token }) => {
-  const polls = new Map<string, Poll>()
-  const g = globalThis as Partial<Window & typeof globalThis>
-  const hidden = () => g.document?.visibilityState == 'hidden'
+export const polling: TransportFactory = ({ settings_: settings, sink_: sink, token_: token }) => {
+  const polls = new Map<string, JobPoll>()
+  const { page_: page, network_: network } = settings
+  const hidden = () => page?.visibilityState == 'hidden'
 
-  const poll = async (id: string, p: Poll) => {
-    o.clearTimeout(p.timer)
-    p.ctrl?.abort()
-    const c = (p.ctrl = new AbortController())
+  const poll = async (id: string, jobPoll: JobPoll) => {
+    settings.clearTimeout(jobPoll.timer_)
+    jobPoll.controller_?.abort()
+    const controller = (jobPoll.controller_ = new AbortController())
     let retryAfter = 0
-    if (p.n++ >= o.maxAttempts) return sink.error(id, 'attempts', '')
+    if (jobPoll.requests_++ >= settings.maxAttempts) return sink.error_(id, 'attempts', '')
     // A request that hangs (a proxy holding it, a half-open connection) would stall polling
     // for good: abandon it after heartbeatTimeout and retry as after a network error.
-    p.timer = o.setTimeout(() => c.abort(), o.heartbeatTimeout)
+    jobPoll.timer_ = settings.setTimeout(() => controller.abort(), settings.heartbeatTimeout)
     try {
-      const res = await o.fetch(`${o.url}/v1/jobs/${encodeURIComponent(id)}`, {
-        headers: { ...auth(await (p.tok ??= token(id))), ...(p.since && { 'if-none-match': `"${p.since}"` }) },
+      const response = await settings.fetch(`${settings.url}/v1/jobs/${encodeURIComponent(id)}`, {
+        headers: {
+          ...authorization(await (jobPoll.token_ ??= token(id))),
+          ...(jobPoll.cursor_ && { 'if-none-match': `"${jobPoll.cursor_}"` }),
+        },
         // No `cache` option: with If-None-Match set, fetch bypasses the HTTP cache by itself
         // (Fetch standard, "HTTP-network-or-cache fetch"); the gateway answers no-cache.
-        signal: c.signal,
+        signal: controller.signal,
       })
-      sink.alive()
-      retryAfter = parseRetryAfter(res.headers.get('retry-after'))
-      const status = res.status
+      sink.alive_()
+      retryAfter = parseRetryAfter(response.headers.get('retry-after'))
+      const status = response.status
       if (status == 200) {
-        const job = (await res.json()) as JobEvent
-        p.since = job.seq
-        sink.event(job)
+        const job = (await response.json()) as JobEvent
+        jobPoll.cursor_ = job.seq
+        sink.event_(job)
       }
       // 200, 304 and 404 also tell whether the job exists (and that the token was accepted).
-      if (status < 400 || status == 404) sink.exists(id, status != 404)
+      if (status < 400 || status == 404) sink.exists_(id, status != 404)
       else {
-        const refusal = await readRefusal(res)
-        if (refusal) return sink.error(id, refusal.code, refusal.message)
+        const refusal = await readRefusal(response)
+        if (refusal) return sink.error_(id, refusal.code, refusal.message)
       }
     } catch {
       // Network error, or aborted (checked below).
     }
     // Only the latest request of this poll goes on (a wake-up may have started a newer one).
-    if (p.ctrl != c) return
-    o.clearTimeout(p.timer)
-    if (polls.get(id) == p)
-      p.timer = o.setTimeout(
-        () => poll(id, p),
-        pollDelay(retryAfter, retryAfter ? (p.unpaced = 0) : p.unpaced++, o.poll) * (hidden() ? o.hiddenSlowdown : 1),
-      )
+    if (jobPoll.controller_ != controller) return
+    settings.clearTimeout(jobPoll.timer_)
+    if (polls.get(id) != jobPoll) return
+    if (retryAfter) jobPoll.unpaced_ = 0
+    const delay = pollDelay(retryAfter, retryAfter ? 0 : jobPoll.unpaced_++, settings.poll)
+    jobPoll.timer_ = settings.setTimeout(() => poll(id, jobPoll), delay * (hidden() ? settings.hiddenSlowdown : 1))
   }
 
-  const stop = (p?: Poll) => {
-    o.clearTimeout(p?.timer)
-    p?.ctrl?.abort()
+  const stop = (jobPoll: JobPoll | undefined) => {
+    settings.clearTimeout(jobPoll?.timer_)
+    jobPoll?.controller_?.abort()
   }
 
-  const all = () => polls.forEach((p, id) => poll(id, p))
-  const wake = () => hidden() || all()
-  g.document?.addEventListener('visibilitychange', wake)
-  g.addEventListener?.('online', all)
+  const pollAll = () => polls.forEach((jobPoll, id) => poll(id, jobPoll))
+  const pollIfVisible = () => {
+    if (!hidden()) pollAll()
+  }
+  page?.addEventListener('visibilitychange', pollIfVisible)
+  network?.addEventListener('online', pollAll)
 
   return {
-    add(id, since) {
-      const old = polls.get(id)
-      stop(old)
-      const p: Poll = { since, n: old?.n ?? 0, unpaced: 0 }
-      polls.set(id, p)
-      poll(id, p)
+    subscribe_(id, since) {
+      const previous = polls.get(id)
+      stop(previous)
+      const jobPoll: JobPoll = { cursor_: since, requests_: previous?.requests_ ?? 0, unpaced_: 0 }
+      polls.set(id, jobPoll)
+      poll(id, jobPoll)
     },
-    remove(id) {
+    unsubscribe_(id) {
       stop(polls.get(id))
       polls.delete(id)
     },
-    close() {
+    close_() {
       polls.forEach(stop)
       polls.clear()
-      g.document?.removeEventListener('visibilitychange', wake)
-      g.removeEventListener?.('online', all)
+      page?.removeEventListener('visibilitychange', pollIfVisible)
+      network?.removeEventListener('online', pollAll)
     },
   }
 }

@@ -1,6 +1,8 @@
 import { createParser, type EventSourceMessage } from 'eventsource-parser'
-import type { TransportFactory } from './transport.js'
-import { auth, dispatch, readRefusal } from './transport.js'
+import { authorization, dispatch, readRefusal, type TransportFactory } from './transport.js'
+
+/** Jobs per stream: the gateway's default `--max-jobs-per-stream`. */
+const JOBS_PER_STREAM = 100
 
 /**
  * Server-sent events over `fetch` (so the token travels as a header and `Last-Event-ID` is
@@ -8,94 +10,104 @@ import { auth, dispatch, readRefusal } from './transport.js'
  * sharing a token, so ten jobs do not use up the browser's six connections per origin. The
  * stream is reopened when the watched set changes, resuming from the per-job cursor.
  */
-export const sse: TransportFactory = ({ options: o, sink, token }) => {
-  const ids = new Map<string, number>()
-  let ctrls: AbortController[] = []
-  let pending = false
+export const sse: TransportFactory = ({ settings_: settings, sink_: sink, token_: token }) => {
+  /** Watched jobs and the seq each resumes after. */
+  const cursors = new Map<string, number>()
+  let controllers: AbortController[] = []
+  let reopenQueued = false
   let closed = false
-  let last = 0
-  let timer: unknown
+  let lastChunkAt = 0
+  let silenceTimer: unknown
 
-  const onEvent = (m: EventSourceMessage) => {
+  const onMessage = (message: EventSourceMessage) => {
     try {
-      const d = JSON.parse(m.data)
+      const data = JSON.parse(message.data)
+      const type = message.event ?? 'job'
       // Keep each job's cursor so a reopen (the watched set changed) resumes where it was.
-      dispatch(sink, m.event ?? (ids.has(d.id) && ids.set(d.id, d.seq), 'job'), d)
+      if (type == 'job' && cursors.has(data.id)) cursors.set(data.id, data.seq)
+      dispatch(sink, type, data)
     } catch {
       // Not JSON: nothing the contract sends; skip it rather than drop the stream.
     }
   }
 
-  const stream = async (list: string[], t: string | undefined) => {
-    const c = new AbortController()
-    ctrls.push(c)
-    const cursor = list.map((id) => ids.get(id)).join()
+  const stream = async (ids: string[], streamToken: string | undefined) => {
+    const controller = new AbortController()
+    controllers.push(controller)
+    // The gateway's multi-job cursor: one seq per id, in the order of the query.
+    const lastEventId = ids.map((id) => cursors.get(id)).join()
     try {
-      const res = await o.fetch(`${o.url}/v1/events?${list.map((id) => 'id=' + encodeURIComponent(id)).join('&')}`, {
-        headers: { accept: 'text/event-stream', ...auth(t), ...(/[1-9]/.test(cursor) && { 'last-event-id': cursor }) },
-        signal: c.signal,
+      const response = await settings.fetch(`${settings.url}/v1/events?${ids.map((id) => 'id=' + encodeURIComponent(id)).join('&')}`, {
+        headers: { accept: 'text/event-stream', ...authorization(streamToken), ...(/[1-9]/.test(lastEventId) && { 'last-event-id': lastEventId }) },
+        signal: controller.signal,
       })
-      if (res.status == 204) return
-      if (!res.ok || !res.body) {
-        const refusal = await readRefusal(res)
+      // Every job of the stream already ended at or before its cursor.
+      if (response.status == 204) return
+      if (response.ok && response.body) {
+        const parser = createParser({ onEvent: onMessage, onComment: sink.alive_ })
+        const reader = response.body.getReader()
+        const decoder = new TextDecoder()
+        for (let chunk; !(chunk = await reader.read()).done; ) {
+          lastChunkAt = Date.now()
+          parser.feed(decoder.decode(chunk.value, { stream: true }))
+        }
+        // The stream ended: a drop, reported below.
+      } else {
+        const refusal = await readRefusal(response)
+        if (refusal) return ids.forEach((id) => sink.error_(id, refusal.code, refusal.message))
         // Retryable: reconnect with backoff like any drop (or fall back if it never worked).
-        if (!refusal) throw 0
-        return list.forEach((id) => sink.error(id, refusal.code, refusal.message))
       }
-      const p = createParser({ onEvent, onComment: sink.alive })
-      const r = res.body.getReader()
-      const dec = new TextDecoder()
-      for (let x; !(x = await r.read()).done; ) {
-        last = Date.now()
-        p.feed(dec.decode(x.value, { stream: true }))
-      }
-      throw 0
     } catch {
-      if (!c.signal.aborted) sink.fail()
+      // A network error, or our own abort: told apart below.
     }
+    if (!controller.signal.aborted) sink.fail_()
   }
 
   const open = async () => {
-    pending = false
-    const list = [...ids.keys()]
-    const toks = await Promise.all(list.map(token))
-    if (pending || closed) return
-    const groups = new Map<string | undefined, string[]>()
-    list.forEach((id, i) => groups.set(toks[i], [...(groups.get(toks[i]) ?? []), id]))
-    // The gateway takes at most 100 jobs per stream by default (`--max-jobs-per-stream`).
-    groups.forEach((ids, t) => {
-      for (let i = 0; i < ids.length; i += 100) stream(ids.slice(i, i + 100), t)
+    reopenQueued = false
+    const ids = [...cursors.keys()]
+    const tokens = await Promise.all(ids.map(token))
+    if (reopenQueued || closed) return
+    // Jobs sharing a token share a stream.
+    const idsByToken = new Map<string | undefined, string[]>()
+    ids.forEach((id, index) => idsByToken.set(tokens[index], [...(idsByToken.get(tokens[index]) ?? []), id]))
+    idsByToken.forEach((sameTokenIds, streamToken) => {
+      for (let start = 0; start < sameTokenIds.length; start += JOBS_PER_STREAM)
+        stream(sameTokenIds.slice(start, start + JOBS_PER_STREAM), streamToken)
     })
   }
 
+  // Changes within one task (ten jobs watched in a loop) cost one reopen.
   const reopen = () => {
-    ctrls.forEach((c) => c.abort())
-    ctrls = []
-    if (!pending && !closed) {
-      pending = true
+    controllers.forEach((controller) => controller.abort())
+    controllers = []
+    if (!reopenQueued && !closed) {
+      reopenQueued = true
       queueMicrotask(open)
     }
   }
 
-  const watch = (ms: number) => {
-    timer = o.setTimeout(() => {
-      if (Date.now() - last > (last ? o.heartbeatTimeout : 0)) return sink.fail()
-      watch(o.heartbeatTimeout / 3)
-    }, ms)
+  // The first check comes after connectTimeout: a stream with no byte by then failed (a
+  // buffering proxy holds it back).
+  const checkSilence = (delay: number) => {
+    silenceTimer = settings.setTimeout(() => {
+      if (Date.now() - lastChunkAt > (lastChunkAt ? settings.heartbeatTimeout : 0)) return sink.fail_()
+      checkSilence(settings.heartbeatTimeout / 3)
+    }, delay)
   }
-  watch(o.connectTimeout)
+  checkSilence(settings.connectTimeout)
 
   return {
-    add(id, since) {
-      ids.set(id, since)
+    subscribe_(id, since) {
+      cursors.set(id, since)
       reopen()
     },
-    remove(id) {
-      ids.delete(id) && reopen()
+    unsubscribe_(id) {
+      if (cursors.delete(id)) reopen()
     },
-    close() {
+    close_() {
       closed = true
-      o.clearTimeout(timer)
+      settings.clearTimeout(silenceTimer)
       reopen()
     },
   }

@@ -7,62 +7,73 @@ import { dispatch, type TransportFactory } from './transport.js'
  * per frame). Pings with `{"type":"ping"}` because browsers hide protocol-level pings, and
  * declares the socket dead after `heartbeatTimeout` of silence.
  */
-export const websocket: TransportFactory = ({ options: o, sink, token }) => {
-  const ids = new Map<string, number>()
-  let ws: WebSocketLike | undefined
-  let up = false
-  let last = 0
-  let timer: unknown
-  const send = (f: ClientFrame) => up && ws!.send(JSON.stringify(f))
-  // Called once the socket is open, so the token function runs once per job and connection.
-  const sub = (id: string) =>
-    token(id).then((t) => ids.has(id) && send({ type: 'subscribe', id, since: ids.get(id), token: t }))
-  const watch = (ms: number) => {
-    timer = o.setTimeout(() => {
-      if (Date.now() - last > (last ? o.heartbeatTimeout : 0)) return sink.fail()
-      send({ type: 'ping' })
-      watch(o.heartbeatTimeout / 3)
-    }, ms)
+export const websocket: TransportFactory = ({ settings_: settings, sink_: sink, token_: token }) => {
+  /** Watched jobs and the seq each resumes after. */
+  const cursors = new Map<string, number>()
+  let socket: WebSocketLike | undefined
+  let open = false
+  let lastFrameAt = 0
+  let silenceTimer: unknown
+
+  const send = (frame: ClientFrame) => {
+    if (open) socket!.send(JSON.stringify(frame))
   }
+  // Called once the socket is open, so the token function runs once per job and connection.
+  const subscribe = async (id: string) => {
+    const jobToken = await token(id)
+    if (cursors.has(id)) send({ type: 'subscribe', id, since: cursors.get(id), token: jobToken })
+  }
+  // The first check comes after connectTimeout: a socket that has not delivered by then failed.
+  const checkSilence = (delay: number) => {
+    silenceTimer = settings.setTimeout(() => {
+      if (Date.now() - lastFrameAt > (lastFrameAt ? settings.heartbeatTimeout : 0)) return sink.fail_()
+      send({ type: 'ping' })
+      checkSilence(settings.heartbeatTimeout / 3)
+    }, delay)
+  }
+
   try {
-    ws = new o.WebSocket!(o.url.replace(/^http/, 'ws') + '/v1/ws')
+    socket = new settings.WebSocket!(settings.url.replace(/^http/, 'ws') + '/v1/ws')
     // The contract says text frames; binary ones are decoded too rather than lost.
-    ws.binaryType = 'arraybuffer'
-    ws.onopen = () => {
-      up = true
-      ids.forEach((_, id) => sub(id))
+    socket.binaryType = 'arraybuffer'
+    socket.onopen = () => {
+      open = true
+      cursors.forEach((_, id) => subscribe(id))
     }
-    ws.onmessage = (e: MessageEvent) => {
-      last = Date.now()
-      let f
+    socket.onmessage = (message: MessageEvent) => {
+      lastFrameAt = Date.now()
+      let frame
       try {
-        f = JSON.parse(typeof e.data == 'string' ? e.data : new TextDecoder().decode(e.data))
+        frame = JSON.parse(typeof message.data == 'string' ? message.data : new TextDecoder().decode(message.data))
       } catch {
         return
       }
-      sink.alive()
-      dispatch(sink, f.type, f.type == 'job' ? f.job : f)
+      sink.alive_()
+      dispatch(sink, frame.type, frame.type == 'job' ? frame.job : frame)
     }
     // A close code of 1008 (origin/limits) or 1012 (restart) is handled alike: the client
     // reconnects if this socket ever delivered, else falls back.
-    ws.onclose = sink.fail
-    ws.onerror = () => {}
+    socket.onclose = sink.fail_
+    socket.onerror = () => {}
   } catch {
-    queueMicrotask(sink.fail)
+    // No WebSocket on this platform, or a URL it refuses: fail after this call returns, as a
+    // refused connection would.
+    queueMicrotask(sink.fail_)
   }
-  watch(o.connectTimeout)
+  checkSilence(settings.connectTimeout)
+
   return {
-    add(id, since) {
-      ids.set(id, since)
-      up && sub(id)
+    subscribe_(id, since) {
+      cursors.set(id, since)
+      if (open) subscribe(id)
     },
-    remove(id) {
-      ids.delete(id) && send({ type: 'unsubscribe', id })
+    unsubscribe_(id) {
+      if (cursors.delete(id)) send({ type: 'unsubscribe', id })
     },
     // Events after this reach a sink the client has already cut off.
-    close() {
-      o.clearTimeout(timer)
-      ws?.close()
+    close_() {
+      settings.clearTimeout(silenceTimer)
+      socket?.close()
     },
   }
 }
