@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { Redis } from 'ioredis'
+import type { Bus } from '../bus/bus.js'
 import { DEFAULT_PREFIX } from '../bus/keys.js'
 import { JobcastError } from '../errors.js'
 import { createPublisher, type Publisher } from '../publisher.js'
@@ -31,9 +32,11 @@ export interface BullmqBridgeOptions {
   jobId?: BullmqJobId
   /**
    * Where events are published. Not closed by `close()`.
-   * @default a publisher on the same Redis, with `prefix`
+   * @default a publisher on `bus` if given, else on the same Redis, with `prefix`
    */
   publisher?: Publisher
+  /** A jobcast bus to publish on (a gateway's), when no `publisher` is given. Not closed by `close()`. */
+  bus?: Bus
   /** jobcast's key prefix: where the published jobs and the bridge's own keys (cursor, lease) live. @default "jobcast:" */
   prefix?: string
   /**
@@ -61,6 +64,9 @@ export interface BullmqBridgeOptions {
    */
   log?: (message: string) => void
 }
+
+/** The `bullmq` option of `createGateway`: the bridge publishes on the gateway's bus, under its prefix. */
+export type GatewayBullmqOptions = Omit<BullmqBridgeOptions, 'publisher' | 'bus' | 'prefix'>
 
 /** A running bridge, from {@link createBullmqBridge}. */
 export interface BullmqBridge {
@@ -107,7 +113,7 @@ export function createBullmqBridge(options: BullmqBridgeOptions): BullmqBridge {
   const ownsRedis = options.redis === undefined
   const command = options.redis ?? listened(new Redis(options.url ?? 'redis://127.0.0.1:6379'))
   const ownsPublisher = options.publisher === undefined
-  const publisher = options.publisher ?? createPublisher({ redis: command, prefix: settings.prefix })
+  const publisher = options.publisher ?? createPublisher(options.bus ? { bus: options.bus } : { redis: command, prefix: settings.prefix })
   const followers = queues.map((queue) => new QueueFollower(command, listened(command.duplicate()), publisher, { ...settings, queue }))
   let closing: Promise<void> | undefined
   return {

@@ -169,24 +169,19 @@ export class QueueFollower {
 
   /**
    * Logs when BullMQ trimmed entries the bridge had not read (it keeps about 10 000): those
-   * events are lost, and the bridge goes on from the oldest entry left.
+   * events are lost, and the bridge goes on from the oldest entry left. Trimming removes the
+   * oldest entries first, so while the last entry handled is still there nothing after it
+   * was trimmed.
    */
   async #reportTrim(): Promise<void> {
     this.#checkTrim = false
     const cursor = this.#cursor
     if (!cursor || cursor === '0-0') return
-    let info: unknown[]
-    try {
-      info = (await this.#command.xinfo('STREAM', this.#eventsKey)) as unknown[]
-    } catch (error) {
-      if (error instanceof Error && /no such key/i.test(error.message)) return
-      throw error
-    }
-    const index = info.indexOf('max-deleted-entry-id')
-    const deleted = index >= 0 ? info[index + 1] : undefined
-    if (typeof deleted === 'string' && compareStreamIds(deleted, cursor) > 0) {
+    if ((await this.#command.xrange(this.#eventsKey, cursor, cursor)).length > 0) return
+    const oldest = (await this.#command.xrange(this.#eventsKey, '-', '+', 'COUNT', 1))[0]?.[0]
+    if (oldest !== undefined && compareStreamIds(oldest, cursor) > 0) {
       this.#settings.log(
-        `[jobcast] bridge of BullMQ queue ${this.#settings.queue}: BullMQ trimmed its event stream past the last event published (${cursor}, trimmed up to ${deleted}); events in between are lost, going on from the oldest one left. Keep the bridge running, or raise the queue's streams.events.maxLen`,
+        `[jobcast] bridge of BullMQ queue ${this.#settings.queue}: BullMQ trimmed its event stream past the last event published (${cursor}); events in between are lost, going on from the oldest one left (${oldest}). Keep the bridge running, or raise the queue's streams.events.maxLen`,
       )
     }
   }

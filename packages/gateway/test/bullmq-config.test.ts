@@ -1,0 +1,27 @@
+/** The CLI's BullMQ flags, from argv and env to the gateway's `bullmq` option. */
+import { describe, expect, it } from 'vitest'
+import { openAuthorizer } from '../src/auth/authorizer.js'
+import { gatewayOptionsFromConfig } from '../src/cli-options.js'
+import { ConfigError, helpText, parseConfig } from '../src/config.js'
+
+describe('--bullmq', () => {
+  it('lists queues (repeatable or comma-separated) with the prefix and id template', () => {
+    const config = parseConfig(['--redis-url', 'redis://127.0.0.1:6379', '--bullmq', 'emails,exports', '--bullmq', 'reports', '--bullmq-prefix', '{bull}', '--bullmq-job-id', 'bull-{queue}-{id}'])
+    expect(gatewayOptionsFromConfig(config, openAuthorizer).bullmq).toEqual({ queues: ['emails', 'exports', 'reports'], bullPrefix: '{bull}', jobId: 'bull-{queue}-{id}' })
+  })
+
+  it('reads the environment, with the defaults of the library', () => {
+    const config = parseConfig([], { JOBCAST_REDIS_URL: 'redis://127.0.0.1:6379', JOBCAST_BULLMQ: 'emails' })
+    expect(gatewayOptionsFromConfig(config, openAuthorizer).bullmq).toEqual({ queues: ['emails'], bullPrefix: 'bull', jobId: '{queue}:{id}' })
+    expect(gatewayOptionsFromConfig(parseConfig([]), openAuthorizer).bullmq).toBeUndefined()
+  })
+
+  it('needs the Redis of the queues', () => {
+    expect(() => parseConfig(['--bullmq', 'emails'])).toThrow(ConfigError)
+    expect(() => parseConfig(['--bullmq', 'emails', '--demo', '--redis-url', 'redis://127.0.0.1:6379'])).toThrow(/^\[jobcast\] --bullmq needs --redis-url/)
+  })
+
+  it('is in --help', () => {
+    expect(helpText()).toMatch(/--bullmq <queue> .*needs --redis-url/)
+  })
+})
