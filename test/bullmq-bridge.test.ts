@@ -237,6 +237,21 @@ describe('createBullmqBridge', () => {
     for (const id of ids) expect(published.get(id), id).toEqual(expected.get(id))
   })
 
+  it('keeps following after Redis restarts empty', async () => {
+    const prefix = randomPrefix()
+    const queueName = freshQueue('restarts')
+    const published = await recordPublished(prefix)
+    const queue = openQueue(queueName)
+    startBridge({ queues: [queueName], prefix, retryDelayMs: 100, log: () => undefined })
+    startWorker(queueName)
+    const before = await queue.add('before', { rows: 1 })
+    await until(() => published.get(`${queueName}:${before.id}`)?.at(-1)?.status === 'completed', 10_000, 'the first job to complete')
+    await redis.restart()
+    const after = await queue.add('after', { rows: 2 }, { jobId: 'after' })
+    await until(() => published.get(`${queueName}:${after.id}`)?.at(-1)?.status === 'completed', 15_000, 'the job added after the restart to complete')
+    expect(published.get(`${queueName}:after`)?.map((event) => event.status)).toEqual(['queued', 'active', 'active', 'active', 'completed'])
+  })
+
   it('logs events trimmed before it read them, and a BullMQ id that is no jobcast id, then goes on', async () => {
     const prefix = randomPrefix()
     const queueName = freshQueue('trimmed')
@@ -254,7 +269,7 @@ describe('createBullmqBridge', () => {
     startBridge({ queues: [queueName], prefix, log: (message) => logged.push(message) })
     await until(() => published.get(`${queueName}:late`), 5_000, 'the job added after the trim to be queued')
     expect(late.id).toBe('late')
-    expect(logged.find((line) => line.includes('trimmed'))).toMatch(/^\[jobcast\] .*events in between are lost/)
+    expect(logged.find((line) => line.includes('no longer holds'))).toMatch(/^\[jobcast\] .*Events in between are lost/)
     startWorker(queueName)
     await until(() => logged.find((line) => line.includes('"has space"')), 5_000, 'the invalid id to be logged')
     expect(logged.find((line) => line.includes('"has space"'))).toMatch(/^\[jobcast\] .*not a valid jobcast id/)

@@ -168,10 +168,10 @@ export class QueueFollower {
   }
 
   /**
-   * Logs when BullMQ trimmed entries the bridge had not read (it keeps about 10 000): those
-   * events are lost, and the bridge goes on from the oldest entry left. Trimming removes the
-   * oldest entries first, so while the last entry handled is still there nothing after it
-   * was trimmed.
+   * Logs when entries the bridge had not read are gone (BullMQ trims its stream to about
+   * 10 000 entries; a Redis restart loses it): those events are lost, and the bridge goes on
+   * from the oldest entry left. Trimming removes the oldest entries first, so while the last
+   * entry handled is still there nothing after it was trimmed.
    */
   async #reportTrim(): Promise<void> {
     this.#checkTrim = false
@@ -181,7 +181,7 @@ export class QueueFollower {
     const oldest = (await this.#command.xrange(this.#eventsKey, '-', '+', 'COUNT', 1))[0]?.[0]
     if (oldest !== undefined && compareStreamIds(oldest, cursor) > 0) {
       this.#settings.log(
-        `[jobcast] bridge of BullMQ queue ${this.#settings.queue}: BullMQ trimmed its event stream past the last event published (${cursor}); events in between are lost, going on from the oldest one left (${oldest}). Keep the bridge running, or raise the queue's streams.events.maxLen`,
+        `[jobcast] bridge of BullMQ queue ${this.#settings.queue}: its event stream no longer holds the last event published (${cursor}): BullMQ trimmed it (it keeps about 10 000 events) or Redis lost it. Events in between are lost; going on from the oldest one left (${oldest}). Keep the bridge running, or raise the queue's streams.events.maxLen`,
       )
     }
   }
