@@ -103,8 +103,23 @@ async function expectedFromStream(queue: string): Promise<Map<string, Seen[]>> {
   return expected
 }
 
-const allEnded = (published: Map<string, Seen[]>, ids: string[]) =>
-  ids.every((id) => ['completed', 'failed'].includes(published.get(id)?.at(-1)?.status ?? ''))
+/** Adds `count` jobs to the queue; returns their jobcast ids. */
+async function addJobs(queueName: string, count: number): Promise<string[]> {
+  const jobs = await openQueue(queueName).addBulk(Array.from({ length: count }, (_, index) => ({ name: 'work', data: { rows: index } })))
+  return jobs.map((job) => `${queueName}:${job.id}`)
+}
+
+const firstCompleted = (published: Map<string, Seen[]>) =>
+  until(() => [...published.values()].some((events) => events.at(-1)?.status === 'completed'), 10_000, 'a first job to complete')
+
+/** Waits until every job ended, then checks each was published exactly as the stream says. */
+async function expectEachEventOnce(published: Map<string, Seen[]>, queueName: string, ids: string[]): Promise<void> {
+  await until(() => ids.every((id) => ['completed', 'failed'].includes(published.get(id)?.at(-1)?.status ?? '')), 15_000, 'every job to end')
+  // Anything published twice would arrive within this.
+  await sleep(100)
+  const expected = await expectedFromStream(queueName)
+  for (const id of ids) expect(published.get(id), id).toEqual(expected.get(id))
+}
 
 describe('a page follows an unmodified BullMQ worker through the gateway', () => {
   let gw: TestGateway
@@ -167,21 +182,16 @@ describe('createBullmqBridge', () => {
     const prefix = randomPrefix()
     const queueName = freshQueue('reports')
     const published = await recordPublished(prefix)
-    const queue = openQueue(queueName)
-    const jobs = await queue.addBulk(Array.from({ length: 16 }, (_, index) => ({ name: 'report', data: { rows: index } })))
-    const ids = jobs.map((job) => `${queueName}:${job.id}`)
+    const ids = await addJobs(queueName, 16)
     const first = startBridge({ queues: [queueName], prefix })
     startWorker(queueName, 25)
-    await until(() => [...published.values()].some((events) => events.at(-1)?.status === 'completed'), 10_000, 'a first job to complete')
+    await firstCompleted(published)
     await first.close()
     const stoppedAt = await redis.raw.xlen(`bull:${queueName}:events`)
     await sleep(150)
     expect(await redis.raw.xlen(`bull:${queueName}:events`)).toBeGreaterThan(stoppedAt)
     startBridge({ queues: [queueName], prefix })
-    await until(() => allEnded(published, ids), 15_000, 'every job to end')
-    await sleep(100)
-    const expected = await expectedFromStream(queueName)
-    for (const id of ids) expect(published.get(id), id).toEqual(expected.get(id))
+    await expectEachEventOnce(published, queueName, ids)
   })
 
   it('events published but not yet saved as handled are sent again, and published once', async () => {
@@ -204,37 +214,28 @@ describe('createBullmqBridge', () => {
       },
     }
     const logged: string[] = []
-    const jobs = await openQueue(queueName).addBulk(Array.from({ length: 6 }, (_, index) => ({ name: 'lossy', data: { rows: index } })))
-    const ids = jobs.map((job) => `${queueName}:${job.id}`)
+    const ids = await addJobs(queueName, 6)
     startBridge({ queues: [queueName], prefix, publisher: replyLost, retryDelayMs: 50, log: (message) => logged.push(message) })
     startWorker(queueName, 25, 3)
-    await until(() => allEnded(published, ids), 15_000, 'every job to end')
-    await sleep(100)
+    await expectEachEventOnce(published, queueName, ids)
     expect(lost).toBe(3)
     expect(logged[0]).toMatch(/^\[jobcast\] bridge of BullMQ queue .*the reply was lost; retrying/)
-    const expected = await expectedFromStream(queueName)
-    for (const id of ids) expect(published.get(id), id).toEqual(expected.get(id))
   })
 
   it('two bridges on one queue publish each event once, and the standby takes over', async () => {
     const prefix = randomPrefix()
     const queueName = freshQueue('mails')
     const published = await recordPublished(prefix)
-    const queue = openQueue(queueName)
     const bridges = [startBridge({ queues: [queueName], prefix, leaseMs: 600 }), startBridge({ queues: [queueName], prefix, leaseMs: 600 })]
     const leader = await until(() => bridges.find((bridge) => bridge.following().length === 1), 5_000, 'a bridge to take the lease')
     const standby = bridges.find((bridge) => bridge !== leader)!
     expect(standby.following()).toEqual([])
-    const jobs = await queue.addBulk(Array.from({ length: 12 }, (_, index) => ({ name: 'mail', data: { rows: index } })))
-    const ids = jobs.map((job) => `${queueName}:${job.id}`)
+    const ids = await addJobs(queueName, 12)
     startWorker(queueName, 25)
-    await until(() => [...published.values()].some((events) => events.at(-1)?.status === 'completed'), 10_000, 'a first job to complete')
+    await firstCompleted(published)
     await leader.close()
     await until(() => standby.following().length === 1, 5_000, 'the standby to take over')
-    await until(() => allEnded(published, ids), 15_000, 'every job to end')
-    await sleep(100)
-    const expected = await expectedFromStream(queueName)
-    for (const id of ids) expect(published.get(id), id).toEqual(expected.get(id))
+    await expectEachEventOnce(published, queueName, ids)
   })
 
   it('keeps following after Redis restarts empty', async () => {
