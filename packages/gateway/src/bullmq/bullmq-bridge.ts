@@ -75,9 +75,10 @@ export interface BullmqBridge {
   /** The queues this bridge follows now: those whose lease it holds (the others wait on another bridge). */
   following(): string[]
   /**
-   * Stops following (a batch being published finishes and its cursor is saved), releases the
-   * leases so a standby bridge takes over at once, then closes the publisher and connections it
-   * opened. Safe to call twice: returns the same promise.
+   * Stops following and releases the leases, so a standby bridge takes over at once. Events
+   * already handed to a publisher the bridge opened are sent within its `closeTimeout` (5 s);
+   * whatever was not saved as handled is sent by the next bridge. Then closes the connections
+   * it opened. Safe to call twice: returns the same promise.
    */
   close(): Promise<void>
 }
@@ -121,8 +122,9 @@ export function createBullmqBridge(options: BullmqBridgeOptions): BullmqBridge {
     following: () => queues.filter((_, index) => followers[index]!.following),
     close: () =>
       (closing ??= (async () => {
-        await Promise.all(followers.map((follower) => follower.stop()))
-        if (ownsPublisher) await publisher.close()
+        // Together: closing the publisher bounds a batch waiting for Redis by its closeTimeout,
+        // and what it refuses was not saved as handled, so the next bridge sends it.
+        await Promise.all([...followers.map((follower) => follower.stop()), ownsPublisher ? publisher.close() : undefined])
         if (ownsRedis) command.disconnect()
       })()),
   }

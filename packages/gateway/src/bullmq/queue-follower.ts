@@ -70,14 +70,9 @@ export class QueueFollower {
     return this.#held
   }
 
-  /** The last stream id published and saved, if any. */
-  get cursor(): string | undefined {
-    return this.#cursor
-  }
-
   /**
-   * Stops reading (interrupting a blocked read by closing the blocking connection), lets a
-   * batch being published finish and save its cursor, then releases the lease.
+   * Stops reading (closing the blocking connection interrupts a blocked read), waits for the
+   * batch being published, then releases the lease.
    */
   async stop(): Promise<void> {
     this.#stopping.abort()
