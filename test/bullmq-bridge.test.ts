@@ -2,7 +2,10 @@
  * The BullMQ bridge end to end: real redis-server, real BullMQ queues and workers whose
  * processor knows nothing of jobcast, a real gateway, and the browser client.
  */
+import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
+import { existsSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Queue, Worker, type Job } from 'bullmq'
 import { Redis } from 'ioredis'
@@ -12,6 +15,7 @@ import { isJobFailedError, waitForJob, type JobEvent, type TransportName } from 
 import { createBullmqBridge, type BullmqBridge, type BullmqBridgeOptions } from '../packages/gateway/src/bullmq/bullmq-bridge.js'
 import { JobcastError } from '../packages/gateway/src/errors.js'
 import { createPublisher, type Publisher } from '../packages/gateway/src/publisher.js'
+import { bridgeLeaseKey } from '../packages/gateway/src/bullmq/keys.js'
 import { mapBullmqEntry } from '../packages/gateway/src/bullmq/map-event.js'
 import { startGateway, type TestGateway } from './support/gateway.js'
 import { randomPrefix, startRedisWithClient, type TestRedisWithClient } from './support/redis.js'
@@ -191,6 +195,28 @@ describe('createBullmqBridge', () => {
     await sleep(150)
     expect(await redis.raw.xlen(`bull:${queueName}:events`)).toBeGreaterThan(stoppedAt)
     startBridge({ queues: [queueName], prefix })
+    await expectEachEventOnce(published, queueName, ids)
+  })
+
+  it('a bridge killed mid-run is taken over by a standby when its lease lapses, missing and repeating nothing', async () => {
+    const built = fileURLToPath(new URL('../packages/gateway/dist/index.js', import.meta.url))
+    expect(existsSync(built), '[jobcast] packages/gateway/dist is missing: run npm run build (npm test does)').toBe(true)
+    const prefix = randomPrefix()
+    const queueName = freshQueue('crashes')
+    const published = await recordPublished(prefix)
+    const ids = await addJobs(queueName, 16)
+    const script = `import { createBullmqBridge } from ${JSON.stringify(built)}
+createBullmqBridge({ url: process.argv[1], queues: [process.argv[2]], prefix: process.argv[3], leaseMs: 600, blockMs: 200 })`
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script, redis.url, queueName, prefix], { stdio: 'ignore' })
+    cleanups.push(async () => child.kill('SIGKILL'))
+    await until(() => redis.raw.get(bridgeLeaseKey(prefix, 'bull', queueName)), 10_000, 'the child bridge to take the lease')
+    const standby = startBridge({ queues: [queueName], prefix, leaseMs: 600 })
+    startWorker(queueName, 25)
+    await firstCompleted(published)
+    expect(standby.following()).toEqual([])
+    expect(ids.some((id) => published.get(id)?.at(-1)?.status !== 'completed'), 'jobs still running').toBe(true)
+    child.kill('SIGKILL')
+    await until(() => standby.following().length === 1, 5_000, 'the standby to take over')
     await expectEachEventOnce(published, queueName, ids)
   })
 
