@@ -1,8 +1,9 @@
 /** The CLI's BullMQ flags, from argv and env to the gateway's `bullmq` option. */
+import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { openAuthorizer } from '../src/auth/authorizer.js'
 import { gatewayOptionsFromConfig } from '../src/cli-options.js'
-import { ConfigError, helpText, parseConfig } from '../src/config.js'
+import { ConfigError, DEFAULT_CONFIG, OPTION_SPECS, helpText, parseConfig } from '../src/config.js'
 
 describe('--bullmq', () => {
   it('lists queues (repeatable or comma-separated) with the prefix and id template', () => {
@@ -24,4 +25,15 @@ describe('--bullmq', () => {
   it('is in --help', () => {
     expect(helpText()).toMatch(/--bullmq <queue> .*needs --redis-url/)
   })
+})
+
+it('docs/bullmq.md lists every BullMQ flag with its variable and default', () => {
+  const doc = readFileSync(new URL('../../../docs/bullmq.md', import.meta.url), 'utf8')
+  const specs = OPTION_SPECS.filter((spec) => spec.key.startsWith('bullmq'))
+  expect(specs.length).toBe(3)
+  for (const spec of specs) {
+    const fallback = DEFAULT_CONFIG[spec.key]
+    const shown = Array.isArray(fallback) ? 'none' : `\`${String(fallback)}\``
+    expect(doc).toContain(`| \`${spec.flag} ${spec.arg}\` | \`${spec.env[0]}\` | ${shown} |`)
+  }
 })
