@@ -5,6 +5,8 @@
  * Each option is one row of {@link OPTION_SPECS}; adding an option (e.g. `--secret`) means
  * adding a field to {@link GatewayConfig} and a row here — `--help` and parsing follow.
  */
+import { DEFAULT_BULLMQ_JOB_ID } from './bullmq/job-id.js'
+import { DEFAULT_BULL_PREFIX } from './bullmq/keys.js'
 
 /** Everything the CLI needs to start a gateway. */
 export interface GatewayConfig {
@@ -177,8 +179,8 @@ export const DEFAULT_CONFIG: Readonly<GatewayConfig> = Object.freeze({
   subscribeRate: '50:500',
   trustProxyHops: 0,
   bullmqQueues: [],
-  bullmqPrefix: 'bull',
-  bullmqJobId: '{queue}:{id}',
+  bullmqPrefix: DEFAULT_BULL_PREFIX,
+  bullmqJobId: DEFAULT_BULLMQ_JOB_ID,
   help: false,
 })
 

@@ -10,6 +10,7 @@ import { DEFAULT_PREFIX } from '../bus/keys.js'
 import { JobcastError } from '../errors.js'
 import { createPublisher, type Publisher } from '../publisher.js'
 import { bullmqJobIdFunction, type BullmqJobId } from './job-id.js'
+import { DEFAULT_BULL_PREFIX } from './keys.js'
 import { QueueFollower } from './queue-follower.js'
 
 /** Options of {@link createBullmqBridge}. Give `redis` or `url`: the Redis BullMQ uses. */
@@ -97,7 +98,7 @@ export function createBullmqBridge(options: BullmqBridgeOptions): BullmqBridge {
     throw new JobcastError('invalid_config', 'createBullmqBridge() needs queues: the names of your BullMQ queues, e.g. queues: ["emails"]')
   }
   const settings = {
-    bullPrefix: options.bullPrefix ?? 'bull',
+    bullPrefix: options.bullPrefix ?? DEFAULT_BULL_PREFIX,
     prefix: options.prefix ?? DEFAULT_PREFIX,
     toJobId: bullmqJobIdFunction(options.jobId),
     startAt: options.startAt ?? 'oldest',

@@ -5,6 +5,9 @@
  * lease and writes the cursor) touches a single Redis Cluster slot.
  */
 
+/** BullMQ's own default key prefix (its `prefix` option). */
+export const DEFAULT_BULL_PREFIX = 'bull'
+
 /** BullMQ's per-queue event stream, written by its Lua scripts, e.g. `bull:emails:events`. */
 export function bullmqEventsKey(bullPrefix: string, queue: string): string {
   return `${bullPrefix}:${queue}:events`
