@@ -107,6 +107,12 @@ async function expectedFromStream(queue: string): Promise<Map<string, Seen[]>> {
   return expected
 }
 
+/** A fresh jobcast prefix and queue name, and a recorder of what is published under the prefix. */
+async function freshSetup(name: string): Promise<{ prefix: string; queueName: string; published: Map<string, Seen[]> }> {
+  const prefix = randomPrefix()
+  return { prefix, queueName: freshQueue(name), published: await recordPublished(prefix) }
+}
+
 /** Adds `count` jobs to the queue; returns their jobcast ids. */
 async function addJobs(queueName: string, count: number): Promise<string[]> {
   const jobs = await openQueue(queueName).addBulk(Array.from({ length: count }, (_, index) => ({ name: 'work', data: { rows: index } })))
@@ -183,9 +189,7 @@ describe('a page follows an unmodified BullMQ worker through the gateway', () =>
 
 describe('createBullmqBridge', () => {
   it('a bridge restarted mid-run misses nothing and publishes nothing twice', async () => {
-    const prefix = randomPrefix()
-    const queueName = freshQueue('reports')
-    const published = await recordPublished(prefix)
+    const { prefix, queueName, published } = await freshSetup('reports')
     const ids = await addJobs(queueName, 16)
     const first = startBridge({ queues: [queueName], prefix })
     startWorker(queueName, 25)
@@ -201,9 +205,7 @@ describe('createBullmqBridge', () => {
   it('a bridge killed mid-run is taken over by a standby when its lease lapses, missing and repeating nothing', async () => {
     const built = fileURLToPath(new URL('../packages/gateway/dist/index.js', import.meta.url))
     expect(existsSync(built), '[jobcast] packages/gateway/dist is missing: run npm run build (npm test does)').toBe(true)
-    const prefix = randomPrefix()
-    const queueName = freshQueue('crashes')
-    const published = await recordPublished(prefix)
+    const { prefix, queueName, published } = await freshSetup('crashes')
     const ids = await addJobs(queueName, 16)
     const script = `import { createBullmqBridge } from ${JSON.stringify(built)}
 createBullmqBridge({ url: process.argv[1], queues: [process.argv[2]], prefix: process.argv[3], leaseMs: 600, blockMs: 200 })`
@@ -221,9 +223,7 @@ createBullmqBridge({ url: process.argv[1], queues: [process.argv[2]], prefix: pr
   })
 
   it('events published but not yet saved as handled are sent again, and published once', async () => {
-    const prefix = randomPrefix()
-    const queueName = freshQueue('lossy')
-    const published = await recordPublished(prefix)
+    const { prefix, queueName, published } = await freshSetup('lossy')
     const publisher = createPublisher({ url: redis.url, prefix })
     cleanups.push(() => publisher.close())
     // As a crash between publishing and saving the cursor: the event lands, the bridge never learns it.
@@ -249,9 +249,7 @@ createBullmqBridge({ url: process.argv[1], queues: [process.argv[2]], prefix: pr
   })
 
   it('two bridges on one queue publish each event once, and the standby takes over', async () => {
-    const prefix = randomPrefix()
-    const queueName = freshQueue('mails')
-    const published = await recordPublished(prefix)
+    const { prefix, queueName, published } = await freshSetup('mails')
     const bridges = [startBridge({ queues: [queueName], prefix, leaseMs: 600 }), startBridge({ queues: [queueName], prefix, leaseMs: 600 })]
     const leader = await until(() => bridges.find((bridge) => bridge.following().length === 1), 5_000, 'a bridge to take the lease')
     const standby = bridges.find((bridge) => bridge !== leader)!
@@ -265,9 +263,7 @@ createBullmqBridge({ url: process.argv[1], queues: [process.argv[2]], prefix: pr
   })
 
   it('keeps following after Redis restarts empty', async () => {
-    const prefix = randomPrefix()
-    const queueName = freshQueue('restarts')
-    const published = await recordPublished(prefix)
+    const { prefix, queueName, published } = await freshSetup('restarts')
     const queue = openQueue(queueName)
     startBridge({ queues: [queueName], prefix, retryDelayMs: 100, log: () => undefined })
     startWorker(queueName)
@@ -280,9 +276,7 @@ createBullmqBridge({ url: process.argv[1], queues: [process.argv[2]], prefix: pr
   })
 
   it('logs events trimmed before it read them, and a BullMQ id that is no jobcast id, then goes on', async () => {
-    const prefix = randomPrefix()
-    const queueName = freshQueue('trimmed')
-    const published = await recordPublished(prefix)
+    const { prefix, queueName, published } = await freshSetup('trimmed')
     const queue = openQueue(queueName)
     const first = startBridge({ queues: [queueName], prefix, log: () => undefined })
     const early = await queue.add('early', { rows: 1 })
