@@ -49,7 +49,8 @@ export interface BullmqBridgeOptions {
   startAt?: 'oldest' | 'newest'
   /**
    * How long a queue's lease lasts without renewal, in ms: a standby bridge takes the queue
-   * over at most this long after the bridge following it died. Renewed every third of it.
+   * over once it lapses after the bridge following it died (it tries every third of its own
+   * `leaseMs`). Renewed every third of it.
    * @default 15000
    */
   leaseMs?: number
