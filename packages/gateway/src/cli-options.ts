@@ -45,6 +45,7 @@ export function gatewayOptionsFromConfig(config: GatewayConfig, authorizer: Auth
     ttlSeconds: config.ttlSeconds,
     authorizer,
     ...(config.producerSecret !== undefined && { producerSecret: config.producerSecret }),
+    ...(config.bullmqQueues.length > 0 && { bullmq: { queues: config.bullmqQueues, bullPrefix: config.bullmqPrefix, jobId: config.bullmqJobId } }),
     // The CLI prints its own framed open-mode banner.
     warnOpenMode: false,
     security,

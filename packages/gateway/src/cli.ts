@@ -55,6 +55,7 @@ async function main(): Promise<void> {
   console.log(`[jobcast] gateway listening on ${url}`)
   console.log(`[jobcast] bus: ${mode}`)
   console.log(`[jobcast] ${auth.summary}`)
+  if (config.bullmqQueues.length > 0) console.log(`[jobcast] bullmq: publishing the jobs of ${config.bullmqQueues.join(', ')} as ${config.bullmqJobId}`)
   console.log(`[jobcast] transports: ${url.replace(/^http/, 'ws')}/v1/ws · ${url}/v1/jobs/:id/events · ${url}/v1/events?id=… · ${url}/v1/jobs/:id`)
   if (demo) {
     console.log(`[jobcast] demo: open ${url}/ or start a job:`)

@@ -5,6 +5,8 @@
  * Each option is one row of {@link OPTION_SPECS}; adding an option (e.g. `--secret`) means
  * adding a field to {@link GatewayConfig} and a row here — `--help` and parsing follow.
  */
+import { DEFAULT_BULLMQ_JOB_ID } from './bullmq/job-id.js'
+import { DEFAULT_BULL_PREFIX } from './bullmq/keys.js'
 
 /** Everything the CLI needs to start a gateway. */
 export interface GatewayConfig {
@@ -70,6 +72,12 @@ export interface GatewayConfig {
   subscribeRate: string
   /** Trusted reverse-proxy hops for `X-Forwarded-For`. @default 0 */
   trustProxyHops: number
+  /** BullMQ queues whose jobs' events the gateway publishes (docs/bullmq.md); needs `redisUrl`. @default [] (no bridge) */
+  bullmqQueues: string[]
+  /** BullMQ's key prefix. @default 'bull' */
+  bullmqPrefix: string
+  /** jobcast job id of a BullMQ job: `{queue}` and `{id}` are replaced. @default '{queue}:{id}' */
+  bullmqJobId: string
   /** `--help` was asked for. @default false */
   help: boolean
 }
@@ -131,6 +139,9 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
   { key: 'pollRate', flag: '--poll-rate', env: ['JOBCAST_POLL_RATE'], kind: 'string', arg: '<r[:b]>', help: 'polling requests per second per IP [:burst] (0 = unlimited)' },
   { key: 'subscribeRate', flag: '--subscribe-rate', env: ['JOBCAST_SUBSCRIBE_RATE'], kind: 'string', arg: '<r[:b]>', help: 'job subscriptions per second per IP [:burst], WebSocket and SSE (0 = unlimited)' },
   { key: 'trustProxyHops', flag: '--trust-proxy', env: ['JOBCAST_TRUST_PROXY'], kind: 'int', arg: '<hops>', help: 'reverse proxies trusted for X-Forwarded-For' },
+  { key: 'bullmqQueues', flag: '--bullmq', env: ['JOBCAST_BULLMQ'], kind: 'list', arg: '<queue>', help: 'publish the events of these BullMQ queues\' jobs (repeatable or comma-separated; needs --redis-url)' },
+  { key: 'bullmqPrefix', flag: '--bullmq-prefix', env: ['JOBCAST_BULLMQ_PREFIX'], kind: 'string', arg: '<p>', help: 'BullMQ\'s key prefix (its prefix option)' },
+  { key: 'bullmqJobId', flag: '--bullmq-job-id', env: ['JOBCAST_BULLMQ_JOB_ID'], kind: 'string', arg: '<template>', help: 'jobcast job id of a BullMQ job; {queue} and {id} are replaced' },
   { key: 'help', flag: '--help', env: [], kind: 'bool', help: 'print this help and exit' },
 ]
 
@@ -167,6 +178,9 @@ export const DEFAULT_CONFIG: Readonly<GatewayConfig> = Object.freeze({
   pollRate: '20:40',
   subscribeRate: '50:500',
   trustProxyHops: 0,
+  bullmqQueues: [],
+  bullmqPrefix: DEFAULT_BULL_PREFIX,
+  bullmqJobId: DEFAULT_BULLMQ_JOB_ID,
   help: false,
 })
 
@@ -192,7 +206,7 @@ function convert(spec: OptionSpec, raw: string, source: string): string | number
  * Throws a {@link ConfigError} with a `[jobcast]` message on an unknown flag or bad value.
  */
 export function parseConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>> = {}): GatewayConfig {
-  const config: Record<string, unknown> = { ...DEFAULT_CONFIG, corsOrigins: [...DEFAULT_CONFIG.corsOrigins] }
+  const config: Record<string, unknown> = { ...DEFAULT_CONFIG, corsOrigins: [...DEFAULT_CONFIG.corsOrigins], bullmqQueues: [...DEFAULT_CONFIG.bullmqQueues] }
   const listsFromFlags = new Set<string>()
   for (const spec of OPTION_SPECS) {
     for (const name of [...spec.env].reverse()) {
@@ -229,6 +243,9 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
   const result = config as unknown as GatewayConfig
   if (result.port > 65_535) throw new ConfigError(`[jobcast] --port must be 0–65535, got ${result.port}`)
   if (result.demo) result.insecureOpen = true
+  if (result.bullmqQueues.length > 0 && (result.demo || result.redisUrl === undefined)) {
+    throw new ConfigError("[jobcast] --bullmq needs --redis-url, the Redis your BullMQ queues use (and no --demo)")
+  }
   if (result.producerSecret !== undefined && result.producerSecret === result.secret) {
     throw new ConfigError("[jobcast] --producer-secret equals --secret: browsers' job tokens could then publish; generate another one with \"openssl rand -base64 48\"")
   }

@@ -16,6 +16,7 @@ import { createRedisBus } from './bus/redis-bus.js'
 import { JobcastError } from './errors.js'
 import { JobHub } from './hub.js'
 import { createSecurityHooks, type SecurityHooks, type SecurityOptions } from './limits/security-hooks.js'
+import { createBullmqBridge, type GatewayBullmqOptions } from './bullmq/bullmq-bridge.js'
 import { createOwnServer } from './own-server.js'
 import { ConnectionRegistry } from './registry.js'
 import { createSseRouteDeps, type SseRouteSettings } from './routes/events-sse.js'
@@ -118,6 +119,13 @@ export interface GatewayOptions {
   beforeRoutes?: (app: Hono, context: GatewayContext) => void
   /** Extra routes (demo), added before the 404 fallback. @default none */
   extraRoutes?: (app: Hono, context: GatewayContext) => void
+  /**
+   * Publish the events of these BullMQ queues' jobs on this gateway's bus (docs/bullmq.md).
+   * BullMQ's Redis is `bullmq.url` (or `bullmq.redis`), else `redisUrl`. Closed with the gateway.
+   * @default undefined (no bridge)
+   * @example bullmq: { queues: ['exports'] } // pages wait for 'exports:<BullMQ job id>'
+   */
+  bullmq?: GatewayBullmqOptions
 }
 
 /** A running (or ready to run) gateway. */
@@ -177,6 +185,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       ? createRedisBus({ url: options.redisUrl, prefix: options.prefix, ttlSeconds: options.ttlSeconds, autoPipelining: true })
       : createMemoryBus({ ttlSeconds: options.ttlSeconds }))
   const hub = new JobHub(bus)
+  const bridge = options.bullmq && createBullmqBridge({ url: options.redisUrl, ...options.bullmq, prefix: options.prefix, bus })
   const context: GatewayContext = { bus, hub }
   const registry = new ConnectionRegistry()
   const maxBufferedBytes = options.maxBufferedBytes ?? 1_048_576
@@ -263,6 +272,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     // Whatever did not end in time (a peer that never acknowledges the close) is cut.
     ws.terminateAll()
     for (const server of servers) server.closeAllConnections()
+    await bridge?.close()
     hub.close()
     if (ownBus) await bus.close()
   }
