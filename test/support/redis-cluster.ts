@@ -5,8 +5,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { join } from 'node:path'
-import { assertRedisInstalled, freePort, killOnExit, stopChild, waitReady } from './redis.js'
-import { assertRedisCliInstalled, makeTempDir, redisCli, redisCliOrUndefined, removeTempDir, waitUntil } from './redis-topology.js'
+import { assertRedisInstalled, killOnExit, stopChild, waitReady } from './redis.js'
+import { assertRedisCliInstalled, distinctFreePorts, makeTempDir, redisCli, redisCliOrUndefined, removeTempDir, waitUntil } from './redis-topology.js'
 
 /** Options of {@link startCluster}. */
 export interface ClusterOptions {
@@ -91,12 +91,6 @@ function servesSlot(node: ClusterNodeView, slot: number): boolean {
 
 function isUsable(node: ClusterNodeView): boolean {
   return node.connected && !node.flags.some((flag) => flag === 'fail' || flag === 'fail?' || flag === 'handshake' || flag === 'noaddr')
-}
-
-async function distinctFreePorts(count: number): Promise<number[]> {
-  const ports = new Set<number>()
-  while (ports.size < count) ports.add(await freePort())
-  return [...ports]
 }
 
 /** Starts 6 nodes, joins them as 3 masters with one replica each, and waits until all agree. */
