@@ -136,7 +136,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
     const child = children.get(port)
     return child !== undefined && child.exitCode === null && child.signalCode === null
   })
-  /** Every live node is ok and sees every live node as usable, with `masters` slot-serving masters. */
+  /** Every live node is ok and sees every live node as usable: 3 slot-serving masters, the others their replicas. */
   const settled = async (): Promise<boolean> => {
     const live = livePorts()
     for (const port of live) {
@@ -148,7 +148,11 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
         const node = view.find((entry) => entry.port === livePort)
         if (!node || !isUsable(node)) return false
       }
-      if (view.filter((node) => node.flags.includes('master') && node.slots.length > 0 && isUsable(node)).length !== 3) return false
+      const masters = view.filter((node) => node.flags.includes('master') && node.slots.length > 0 && isUsable(node))
+      if (masters.length !== 3) return false
+      // Every live node that is not one of the masters must be attached as a replica of one.
+      const replicas = view.filter((node) => node.flags.includes('slave') && isUsable(node) && masters.some((master) => master.id === node.masterId))
+      if (replicas.length !== live.length - 3) return false
     }
     return true
   }

@@ -1,0 +1,124 @@
+/**
+ * What the installed ioredis does with sharded pub/sub on a real Redis Cluster: the behaviour the
+ * Redis bus will rely on (issue 12). Each test pins one fact; the tests run in order on one
+ * cluster, and the later ones change its topology (a failover, a slot move).
+ */
+import { Cluster } from 'ioredis'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startCluster, type TestCluster } from '../support/redis-cluster.js'
+import { redisCli, waitUntil } from '../support/redis-topology.js'
+
+/** Subscribers on the node serving `channel`'s slot, as that node counts them. */
+async function shardSubscribers(port: number, channel: string): Promise<number> {
+  const output = await redisCli(port, ['PUBSUB', 'SHARDNUMSUB', channel])
+  return Number(output.split('\n')[1])
+}
+
+function clusterClient(nodes: readonly string[], shardedSubscribers: boolean): Cluster {
+  const client = new Cluster(
+    nodes.map((node) => ({ host: '127.0.0.1', port: Number(node.split(':')[1]) })),
+    { shardedSubscribers },
+  )
+  // Failovers make nodes refuse connections: without a listener ioredis reports them as unhandled errors.
+  client.on('error', () => {})
+  return client
+}
+
+describe('ioredis sharded pub/sub on a Redis Cluster', () => {
+  let cluster: TestCluster
+  /** One shard channel per master, keyed by the master's port at the start. */
+  const channels = new Map<number, string>()
+  let subscriber: Cluster
+  let publisher: Cluster
+  const received: string[] = []
+  const events: string[] = []
+
+  beforeAll(async () => {
+    cluster = await startCluster()
+    for (let index = 0; channels.size < 3; index++) {
+      const channel = `jobcast:job:{probe-${index}}`
+      const owner = await cluster.masterOf(channel)
+      if (!channels.has(owner)) channels.set(owner, channel)
+    }
+    publisher = clusterClient(cluster.nodes, false)
+  }, 60_000)
+  afterAll(async () => {
+    subscriber?.disconnect()
+    publisher?.disconnect()
+    await cluster?.stop()
+  })
+
+  it('without shardedSubscribers, SSUBSCRIBE goes to one node and channels of other masters fail with MOVED (ioredis issue 1759)', async () => {
+    const plain = clusterClient(cluster.nodes, false)
+    try {
+      const outcomes = await Promise.allSettled([...channels.values()].map((channel) => plain.ssubscribe(channel)))
+      const refused = outcomes.filter((outcome) => outcome.status === 'rejected')
+      // Its one subscriber connection is a random node: it can own (or replicate) at most one of the three slots.
+      expect(refused.length).toBeGreaterThanOrEqual(2)
+      for (const outcome of refused) expect(String((outcome as PromiseRejectedResult).reason)).toMatch(/MOVED \d+ 127\.0\.0\.1:\d+/)
+    } finally {
+      plain.disconnect()
+    }
+  })
+
+  it('with shardedSubscribers, SSUBSCRIBE goes to the master owning each channel and SPUBLISH reaches it as `smessage`', async () => {
+    subscriber = clusterClient(cluster.nodes, true)
+    for (const name of ['-node', '+node', '-subscriber', '+subscriber', 'subscribersReady', 'error', 'nodeError', 'node error', 'ready', 'close', 'reconnecting', 'refresh']) {
+      subscriber.on(name, () => events.push(name))
+    }
+    subscriber.on('smessage', (channel: string, message: string) => received.push(`${channel} ${message}`))
+    for (const channel of channels.values()) await subscriber.ssubscribe(channel)
+    for (const [port, channel] of channels) expect(await shardSubscribers(port, channel)).toBe(1)
+    for (const channel of channels.values()) await publisher.spublish(channel, 'one')
+    await waitUntil('three sharded messages', async () => received.length === 3)
+    expect(received.sort()).toEqual([...channels.values()].map((channel) => `${channel} one`).sort())
+  })
+
+  it('one SSUBSCRIBE naming channels of two slots is refused by ioredis itself (batches must be per slot)', async () => {
+    const [first, second] = [...channels.values()]
+    await expect(subscriber.ssubscribe(first as string, second as string)).rejects.toThrow(/CROSSSLOT/)
+  })
+
+  it('SPUBLISH inside a script, on the channel named like the key it writes, reaches sharded subscribers', async () => {
+    received.length = 0
+    const channel = [...channels.values()][0] as string
+    const script = "redis.call('SET', KEYS[1], ARGV[1]) return redis.call('SPUBLISH', KEYS[1], ARGV[1])"
+    expect(await publisher.eval(script, 1, channel, 'scripted')).toBe(1)
+    await waitUntil('the scripted message', async () => received.length === 1)
+    expect(received).toEqual([`${channel} scripted`])
+  })
+
+  it('after a master is killed and its replica promoted, ioredis re-subscribes on the new master by itself and emits `subscribersReady`', async () => {
+    received.length = 0
+    events.length = 0
+    const [victim, channel] = [...channels][0] as [number, string]
+    const promoted = await cluster.killMaster(victim)
+    // The re-subscription is sent after the new topology is read, and not awaited before
+    // `subscribersReady`: poll the server until it counts the subscriber.
+    await waitUntil(`the subscription to ${channel} on ${promoted}`, async () => (await shardSubscribers(promoted, channel)) === 1, 20_000)
+    // While the master is down, ioredis retries it without a pause: each failed connection is
+    // an `error` on the Cluster (a listener is required) and a `-node`, then `subscribersReady`.
+    expect(events).toContain('error')
+    expect(events).toContain('-node')
+    expect(events).toContain('subscribersReady')
+    await redisCli(promoted, ['SPUBLISH', channel, 'after-failover'])
+    await waitUntil('the message published after the failover', async () => received.length === 1)
+    expect(received).toEqual([`${channel} after-failover`])
+    channels.delete(victim)
+    channels.set(promoted, channel)
+  }, 60_000)
+
+  it('after a slot moves to another master, ioredis re-subscribes the channel on the new owner by itself', async () => {
+    received.length = 0
+    events.length = 0
+    const [[from, channel], [to]] = [...channels] as [[number, string], [number, string]]
+    await cluster.moveSlot(await cluster.slotOf(channel), to)
+    await waitUntil(`the subscription to ${channel} on ${to}`, async () => (await shardSubscribers(to, channel)) === 1, 20_000)
+    // Redis drops the shard channels of a slot it gives away (an unsolicited SUNSUBSCRIBE).
+    expect(await shardSubscribers(from, channel)).toBe(0)
+    expect(events).toContain('subscribersReady')
+    await redisCli(to, ['SPUBLISH', channel, 'after-move'])
+    await waitUntil('the message published after the move', async () => received.length === 1)
+    expect(received).toEqual([`${channel} after-move`])
+  }, 60_000)
+})
