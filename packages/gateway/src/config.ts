@@ -256,7 +256,8 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
   const result = config as unknown as GatewayConfig
   if (result.port > 65_535) throw new ConfigError(`[jobcast] --port must be 0–65535, got ${result.port}`)
   if (result.demo) result.insecureOpen = true
-  redisSettingsOf(result)
+  // `--help` answers whatever else is set.
+  if (!result.help) redisSettingsOf(result)
   return result
 }
 
