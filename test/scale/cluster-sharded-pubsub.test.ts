@@ -61,6 +61,20 @@ describe('ioredis sharded pub/sub on a Redis Cluster', () => {
     }
   })
 
+  it('classic SUBSCRIBE on a cluster gets a PUBLISH made on any master: every message is broadcast to every node', async () => {
+    const classic = clusterClient(cluster.nodes, false)
+    const messages: string[] = []
+    classic.on('message', (_: string, message: string) => messages.push(message))
+    try {
+      await classic.subscribe('jobcast:classic')
+      for (const port of channels.keys()) await redisCli(port, ['PUBLISH', 'jobcast:classic', String(port)])
+      await waitUntil('three classic messages', async () => messages.length === 3)
+      expect(messages.sort()).toEqual([...channels.keys()].map(String).sort())
+    } finally {
+      classic.disconnect()
+    }
+  })
+
   it('with shardedSubscribers, SSUBSCRIBE goes to the master owning each channel and SPUBLISH reaches it as `smessage`', async () => {
     subscriber = clusterClient(cluster.nodes, true)
     for (const name of ['-node', '+node', '-subscriber', '+subscriber', 'subscribersReady', 'error', 'nodeError', 'node error', 'ready', 'close', 'reconnecting', 'refresh']) {

@@ -43,10 +43,17 @@ export interface TestCluster {
   /**
    * SIGKILLs the master on `port` and waits until one of its replicas is promoted and every
    * live node reports `cluster_state:ok`. Resolves with the promoted replica's port.
+   * @param afterKill - run right after the kill, before waiting (e.g. to resume a paused replica)
    */
-  killMaster(port: number): Promise<number>
+  killMaster(port: number, afterKill?: () => void): Promise<number>
+  /** Ports of the replicas of the master on `port`. */
+  replicasOf(port: number): Promise<number[]>
   /** SIGKILLs the node on `port` without waiting for anything. */
   kill(port: number): Promise<void>
+  /** Freezes the node on `port` (SIGSTOP): it neither answers nor replicates until {@link TestCluster.resume}. */
+  pause(port: number): void
+  /** Lets a paused node run again (SIGCONT). */
+  resume(port: number): void
   /** Starts a killed node again (same node id, empty data) and waits until the cluster sees it and is ok. */
   restart(port: number): Promise<void>
   /**
@@ -119,6 +126,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
           '--cluster-node-timeout', String(nodeTimeoutMs),
           // A replica may always take over, however long its link was down: the tests kill on purpose.
           '--cluster-replica-validity-factor', '0',
+          // Replicas sync at once instead of waiting for more replicas to share the transfer.
+          '--repl-diskless-sync-delay', '0',
           '--dir', directory,
           '--logfile', join(directory, `${port}.log`),
           '--save', '',
@@ -153,6 +162,11 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
       // Every live node that is not one of the masters must be attached as a replica of one.
       const replicas = view.filter((node) => node.flags.includes('slave') && isUsable(node) && masters.some((master) => master.id === node.masterId))
       if (replicas.length !== live.length - 3) return false
+      // A replica still in its first sync has no data to take over with.
+      if (replicas.some((node) => node.flags.includes('myself'))) {
+        const info = await redisCliOrUndefined(port, ['INFO', 'replication'])
+        if (!info?.includes('master_link_status:up')) return false
+      }
     }
     return true
   }
@@ -204,13 +218,18 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
     masterOf: async (key) => (await ownerOf(await slotOf(key))).port,
     slotOf,
     nodeId: (port) => redisCli(port, ['CLUSTER', 'MYID']),
-    async killMaster(port) {
+    async replicasOf(port) {
+      const master = (await anyView()).find((node) => node.port === port)
+      return (await anyView()).filter((node) => master !== undefined && node.masterId === master.id).map((node) => node.port)
+    },
+    async killMaster(port, afterKill) {
       const view = await viewOf(port)
       const me = view?.find((node) => node.flags.includes('myself'))
       if (!me?.flags.includes('master')) throw new Error(`[jobcast] node ${port} is not a live master: pick one from masterPorts()`)
       const replicaPorts = (view ?? []).filter((node) => node.masterId === me.id).map((node) => node.port)
       if (replicaPorts.length === 0) throw new Error(`[jobcast] master ${port} has no replica to promote: restart() a killed node first`)
       await kill(port)
+      afterKill?.()
       const promoted = await waitUntil(
         `a replica of ${port} to be promoted`,
         async () => {
@@ -230,6 +249,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
       return promoted
     },
     kill,
+    pause: (port) => children.get(port)?.kill('SIGSTOP'),
+    resume: (port) => children.get(port)?.kill('SIGCONT'),
     async restart(port) {
       const old = children.get(port)
       if (old && old.exitCode === null && old.signalCode === null) throw new Error(`[jobcast] node ${port} is running: kill() it first`)

@@ -69,6 +69,8 @@ export async function startSentinelGroup(options: SentinelGroupOptions = {}): Pr
           '--logfile', join(directory, `${port}.log`),
           '--save', '',
           '--appendonly', 'no',
+          // Replicas sync at once instead of waiting for more replicas to share the transfer.
+          '--repl-diskless-sync-delay', '0',
           ...(replicaOf === undefined ? [] : ['--replicaof', '127.0.0.1', String(replicaOf)]),
         ],
         { stdio: 'ignore' },
