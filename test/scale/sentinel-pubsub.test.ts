@@ -58,4 +58,26 @@ describe('ioredis pub/sub behind Sentinel', () => {
     await waitUntil('the message published after the failover', async () => received.length === 1)
     expect(received).toEqual([`${channel} after-failover`])
   }, 60_000)
+
+  it('after a manual SENTINEL FAILOVER (the old master lives on as a replica), both move to the new master: Sentinel closes the demoted node’s clients', async () => {
+    const old = await group.masterPort()
+    await group.restart(group.dataPorts.find((port) => port !== old) as number)
+    received.length = 0
+    events.length = 0
+    // Refused (NOGOODSLAVE) until the sentinel has fresh INFO from the restarted replica.
+    const sentinelPort = Number(group.sentinels[0]?.split(':')[1])
+    await waitUntil('SENTINEL FAILOVER to be accepted', async () => (await redisCli(sentinelPort, ['SENTINEL', 'FAILOVER', group.name])) === 'OK')
+    const promoted = await waitUntil('the sentinels to name a new master', async () => {
+      const now = await group.masterPort()
+      return now !== old ? now : undefined
+    })
+    await waitUntil(`the subscription on ${promoted}`, async () => (await channelSubscribers(promoted, channel)) === 1, 20_000)
+    expect(await channelSubscribers(old, channel)).toBe(0)
+    expect(events).toContain('ready')
+    // A write on the demoted node would fail with READONLY: the command connection moved too.
+    await expect.poll(() => command.set(channel, 'snapshot').then(() => 'ok', (error: unknown) => String(error)), { timeout: 10_000 }).toBe('ok')
+    expect(await command.publish(channel, 'after-manual-failover')).toBe(1)
+    await waitUntil('the message published after the manual failover', async () => received.length === 1)
+    expect(received).toEqual([`${channel} after-manual-failover`])
+  }, 60_000)
 })

@@ -88,7 +88,9 @@ export async function startSentinelGroup(options: SentinelGroupOptions = {}): Pr
         `logfile ${join(directory, `sentinel-${port}.log`)}`,
         `sentinel monitor ${name} 127.0.0.1 ${masterPort} 2`,
         `sentinel down-after-milliseconds ${name} ${downAfterMs}`,
-        `sentinel failover-timeout ${name} ${downAfterMs * 5}`,
+        // A sentinel starts no new failover of a master within twice this: kept short so
+        // tests can fail over again soon (a second kill, a manual SENTINEL FAILOVER).
+        `sentinel failover-timeout ${name} ${downAfterMs * 2}`,
         `sentinel parallel-syncs ${name} 1`,
         '',
       ].join('\n'),
