@@ -135,4 +135,33 @@ describe('ioredis sharded pub/sub on a Redis Cluster', () => {
     await waitUntil('the message published after the move', async () => received.length === 1)
     expect(received).toEqual([`${channel} after-move`])
   }, 60_000)
+
+  it('SSUBSCRIBE to a slot that moved after ioredis read the slot map follows the MOVED reply to the new owner', async () => {
+    const [[from, known], [to]] = [...channels] as [[number, string], [number, string]]
+    // A client of its own, whose slot map predates the move (no subscription in that slot tells it).
+    const late = clusterClient(cluster.nodes, true)
+    const lateReceived: string[] = []
+    const lateEvents: string[] = []
+    late.on('refresh', () => lateEvents.push('refresh'))
+    late.on('smessage', (_: string, message: string) => lateReceived.push(message))
+    try {
+      await late.ssubscribe(known)
+      let fresh = ''
+      for (let index = 0; fresh === ''; index++) {
+        const candidate = `jobcast:job:{late-${index}}`
+        if ((await cluster.masterOf(candidate)) === from) fresh = candidate
+      }
+      await cluster.moveSlot(await cluster.slotOf(fresh), to)
+      expect(lateEvents).toEqual([])
+      await late.ssubscribe(fresh)
+      expect(lateEvents).toContain('refresh')
+      expect(await shardSubscribers(to, fresh)).toBe(1)
+      expect(await shardSubscribers(from, fresh)).toBe(0)
+      await redisCli(to, ['SPUBLISH', fresh, 'late'])
+      await waitUntil('the message on the moved slot', async () => lateReceived.length === 1)
+      expect(lateReceived).toEqual(['late'])
+    } finally {
+      late.disconnect()
+    }
+  }, 60_000)
 })
