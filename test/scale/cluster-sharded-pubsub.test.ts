@@ -102,14 +102,20 @@ describe('ioredis sharded pub/sub on a Redis Cluster', () => {
     expect(received).toEqual([`${channel} scripted`])
   })
 
-  it('after a master is killed and its replica promoted, ioredis re-subscribes on the new master by itself and emits `subscribersReady`', async () => {
+  it('after a master is killed and its replica promoted, ioredis re-subscribes on the new master by itself (only what is still subscribed) and emits `subscribersReady`', async () => {
     received.length = 0
     events.length = 0
     const [victim, channel] = [...channels][0] as [number, string]
+    // Same slot (same hash tag), subscribed then unsubscribed: it must not come back.
+    const dropped = channel.replace('jobcast:job:', 'jobcast:dropped:')
+    await subscriber.ssubscribe(dropped)
+    await subscriber.sunsubscribe(dropped)
+    expect(await shardSubscribers(victim, dropped)).toBe(0)
     const promoted = await cluster.killMaster(victim)
     // The re-subscription is sent after the new topology is read, and not awaited before
     // `subscribersReady`: poll the server until it counts the subscriber.
     await waitUntil(`the subscription to ${channel} on ${promoted}`, async () => (await shardSubscribers(promoted, channel)) === 1, 20_000)
+    expect(await shardSubscribers(promoted, dropped)).toBe(0)
     // While the master is down, ioredis retries it without a pause: each failed connection is
     // an `error` on the Cluster (a listener is required) and a `-node`, then `subscribersReady`.
     expect(events).toContain('error')
