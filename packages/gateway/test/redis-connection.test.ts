@@ -61,6 +61,7 @@ describe('checkRedisSettings', () => {
     [{ password: 'pw' }, /password given without a Redis: add url, cluster or sentinels/],
     [{ url: 'localhost:6379' }, /url must start with redis:\/\/ \(or rediss:\/\/ for TLS\)/],
     [{ url: 'http://h:1' }, /url must start with redis:\/\//],
+    [{ url: 'redis://app:%zz@h:1' }, /url is not a valid URL: "redis:\/\/app:\*\*\*@h:1" \(percent-encode special characters of the password\)/],
     [{ url: 'redis://:in-url@h:1', password: 'pw' }, /password is given twice, in url and in password: keep one/],
     [{ url: 'redis://ann@h:1', username: 'bob' }, /user name differs between url and username/],
     [{ cluster: ['h'] }, /cluster takes host:port entries/],

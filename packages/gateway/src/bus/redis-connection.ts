@@ -157,7 +157,9 @@ export function checkRedisSettings(input: RedisSettingsInput, labels: RedisSetti
       throw invalid(`[jobcast] ${labels.url} must start with redis:// (or rediss:// for TLS), e.g. redis://127.0.0.1:6379, got "${redactRedisUrl(url)}"`)
     }
     try {
-      new URL(url)
+      const parsed = new URL(url)
+      decodeURIComponent(parsed.username)
+      decodeURIComponent(parsed.password)
     } catch {
       throw invalid(`[jobcast] ${labels.url} is not a valid URL: "${redactRedisUrl(url)}" (percent-encode special characters of the password)`)
     }
