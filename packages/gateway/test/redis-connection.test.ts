@@ -144,6 +144,9 @@ describe('createRedisConnections', () => {
       expect(command).toBeInstanceOf(Cluster)
       expect(subscriber.options.shardedSubscribers).toBe(true)
       expect(command.options.shardedSubscribers).toBe(false)
+      // Its MOVED retries wait for ioredis' slot refresh (cluster-sharded-pubsub.test.ts).
+      expect(subscriber.options.retryDelayOnMoved).toBeGreaterThan(0)
+      expect(command.options.retryDelayOnMoved).toBe(0)
       expect(subscriber.options.redisOptions).toMatchObject({ password: 'pw', tls: {} })
       expect(subscriber.options.lazyConnect).toBe(true)
     } finally {

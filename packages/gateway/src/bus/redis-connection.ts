@@ -241,6 +241,9 @@ export interface CreateRedisConnectionsOptions {
   redisOptions?: RedisOptions
 }
 
+/** Wait before retrying a MOVED SSUBSCRIBE, ms: longer than a slot map refresh on a LAN. */
+const SHARDED_MOVED_RETRY_MS = 100
+
 function tlsOption(tls: RedisAuthSettings['tls']): ConnectionOptions | undefined {
   if (tls === undefined || tls === false) return undefined
   return tls === true ? {} : tls
@@ -273,6 +276,10 @@ export function createRedisConnections(settings: RedisConnectionSettings, option
       ...(base.lazyConnect ? { lazyConnect: true } : {}),
       // `SSUBSCRIBE` must reach the master owning the channel's slot; only this mode routes it.
       shardedSubscribers: sharded,
+      // After a slot move, ioredis retries an SSUBSCRIBE's MOVED on its sharded subscribers'
+      // own slot map, which only its asynchronous refresh updates: retried at once, the
+      // redirections can run out first ("Too many Cluster redirections") on a busy host.
+      ...(sharded ? { retryDelayOnMoved: SHARDED_MOVED_RETRY_MS } : {}),
     })
     command = new Cluster(nodes, clusterOptions(false))
     subscriber = new Cluster(nodes, clusterOptions(true))
