@@ -32,6 +32,12 @@ export interface TestSentinelGroup {
    * the replica says so too. Resolves with the new master's port.
    */
   killMaster(): Promise<number>
+  /** Freezes the data node on `port` (SIGSTOP): its sockets stay open but it answers nothing, like a hung or cut-off server. */
+  pause(port: number): void
+  /** Lets a paused node run again (SIGCONT). */
+  resume(port: number): void
+  /** Waits until every sentinel names a master other than `port` and it acts as master; resolves with its port. */
+  waitForNewMaster(port: number): Promise<number>
   /** Starts a killed data node again (empty) as a replica of the master, and waits until it is synced and the sentinels list it. */
   restart(port: number): Promise<void>
   /** Stops every process and removes the data directory. Safe to call twice. */
@@ -139,6 +145,18 @@ export async function startSentinelGroup(options: SentinelGroupOptions = {}): Pr
   }
 
   const masterPortNow = (): Promise<number> => waitUntil('the sentinels to agree on a master', agreedMaster)
+  const waitForNewMaster = async (old: number): Promise<number> => {
+    const promoted = await waitUntil(
+      `the sentinels to promote a replica of ${old}`,
+      async () => {
+        const agreed = await agreedMaster()
+        return agreed !== undefined && agreed !== old ? agreed : undefined
+      },
+      downAfterMs * 10,
+    )
+    await waitUntil(`${promoted} to act as master`, async () => (await redisCliOrUndefined(promoted, ['ROLE']))?.split('\n')[0] === 'master')
+    return promoted
+  }
   let stopped: Promise<void> | undefined
   return {
     name,
@@ -148,17 +166,11 @@ export async function startSentinelGroup(options: SentinelGroupOptions = {}): Pr
     async killMaster() {
       const old = await masterPortNow()
       await kill(old)
-      const promoted = await waitUntil(
-        `the sentinels to promote a replica of ${old}`,
-        async () => {
-          const agreed = await agreedMaster()
-          return agreed !== undefined && agreed !== old ? agreed : undefined
-        },
-        downAfterMs * 10,
-      )
-      await waitUntil(`${promoted} to act as master`, async () => (await redisCliOrUndefined(promoted, ['ROLE']))?.split('\n')[0] === 'master')
-      return promoted
+      return waitForNewMaster(old)
     },
+    pause: (port) => children.get(port)?.kill('SIGSTOP'),
+    resume: (port) => children.get(port)?.kill('SIGCONT'),
+    waitForNewMaster,
     async restart(port) {
       const old = children.get(port)
       if (old && old.exitCode === null && old.signalCode === null) throw new Error(`[jobcast] node ${port} is running: kill it first`)

@@ -163,6 +163,7 @@ describe('createRedisConnections', () => {
         name: 'main',
         sentinelPassword: 'sp',
         enableTLSForSentinelMode: true,
+        failoverDetector: true,
       })
     } finally {
       connections.close()

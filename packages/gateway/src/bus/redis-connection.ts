@@ -288,6 +288,9 @@ export function createRedisConnections(settings: RedisConnectionSettings, option
       ...base,
       sentinels: settings.sentinels.map((entry) => parseRedisAddress(entry, 'sentinels')),
       name: settings.sentinelName,
+      // A hung or cut-off master keeps its sockets open: only the sentinels' `+switch-master`
+      // tells the connections to move to the promoted replica.
+      failoverDetector: true,
       ...(settings.sentinelPassword !== undefined ? { sentinelPassword: settings.sentinelPassword } : {}),
       ...(base.tls ? { enableTLSForSentinelMode: true, sentinelTLS: base.tls } : {}),
     }
