@@ -48,6 +48,12 @@ export interface TestCluster {
   killMaster(port: number, afterKill?: () => void): Promise<number>
   /** Ports of the replicas of the master on `port`. */
   replicasOf(port: number): Promise<number[]>
+  /**
+   * Freezes the master on `port` (SIGSTOP: its sockets stay open, it answers nothing, like a
+   * hung or cut-off server) and waits until one of its replicas is promoted. Resolves with the
+   * promoted replica's port; {@link TestCluster.resume} lets the old master run again.
+   */
+  hangMaster(port: number): Promise<number>
   /** SIGKILLs the node on `port` without waiting for anything. */
   kill(port: number): Promise<void>
   /** Freezes the node on `port` (SIGSTOP): it neither answers nor replicates until {@link TestCluster.resume}. */
@@ -141,7 +147,9 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
     const output = await redisCliOrUndefined(port, ['CLUSTER', 'NODES'])
     return output === undefined ? undefined : parseClusterNodes(output)
   }
+  const paused = new Set<number>()
   const livePorts = (): number[] => ports.filter((port) => {
+    if (paused.has(port)) return false
     const child = children.get(port)
     return child !== undefined && child.exitCode === null && child.signalCode === null
   })
@@ -186,6 +194,34 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
   const slotOf = async (key: string): Promise<number> => Number(await redisCli(livePorts()[0] as number, ['CLUSTER', 'KEYSLOT', key]))
   const masterPorts = async (): Promise<number[]> =>
     (await anyView()).filter((node) => node.flags.includes('master') && node.slots.length > 0 && isUsable(node)).map((node) => node.port)
+  /** Stops the master on `port` with `stop` and waits until a replica of it took over and the cluster is ok. */
+  const failOver = async (port: number, stop: () => Promise<void> | void): Promise<number> => {
+    const view = await viewOf(port)
+    const me = view?.find((node) => node.flags.includes('myself'))
+    if (!me?.flags.includes('master')) throw new Error(`[jobcast] node ${port} is not a live master: pick one from masterPorts()`)
+    const replicaPorts = (view ?? []).filter((node) => node.masterId === me.id).map((node) => node.port)
+    if (replicaPorts.length === 0) throw new Error(`[jobcast] master ${port} has no replica to promote: restart() a killed node first`)
+    await stop()
+    const promoted = await waitUntil(
+      `a replica of ${port} to be promoted`,
+      async () => {
+        for (const replicaPort of replicaPorts) {
+          const replicaView = await viewOf(replicaPort)
+          const self = replicaView?.find((node) => node.flags.includes('myself'))
+          if (self?.flags.includes('master') && self.slots.length > 0) return replicaPort
+        }
+        return undefined
+      },
+      nodeTimeoutMs * 10,
+    )
+    // The stopped master is still listed (flagged fail) until it comes back, so `settled` skips it.
+    await waitUntil(`the cluster to be ok after ${promoted} took over from ${port}`, settled)
+    return promoted
+  }
+  const pause = (port: number): void => {
+    paused.add(port)
+    children.get(port)?.kill('SIGSTOP')
+  }
   const kill = async (port: number): Promise<void> => {
     const child = children.get(port)
     if (child) await stopChild(child, 'SIGKILL')
@@ -223,34 +259,18 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
       return (await anyView()).filter((node) => master !== undefined && node.masterId === master.id).map((node) => node.port)
     },
     async killMaster(port, afterKill) {
-      const view = await viewOf(port)
-      const me = view?.find((node) => node.flags.includes('myself'))
-      if (!me?.flags.includes('master')) throw new Error(`[jobcast] node ${port} is not a live master: pick one from masterPorts()`)
-      const replicaPorts = (view ?? []).filter((node) => node.masterId === me.id).map((node) => node.port)
-      if (replicaPorts.length === 0) throw new Error(`[jobcast] master ${port} has no replica to promote: restart() a killed node first`)
-      await kill(port)
-      afterKill?.()
-      const promoted = await waitUntil(
-        `a replica of ${port} to be promoted`,
-        async () => {
-          for (const replicaPort of replicaPorts) {
-            const replicaView = await viewOf(replicaPort)
-            const self = replicaView?.find((node) => node.flags.includes('myself'))
-            if (self?.flags.includes('master') && self.slots.length > 0) return replicaPort
-          }
-          return undefined
-        },
-        nodeTimeoutMs * 10,
-      )
-      await waitUntil(`the cluster to be ok after ${promoted} took over from ${port}`, async () => {
-        // The killed master is still listed (flagged fail) until it comes back, so `settled` skips it.
-        return settled()
+      return failOver(port, async () => {
+        await kill(port)
+        afterKill?.()
       })
-      return promoted
     },
+    hangMaster: (port) => failOver(port, () => pause(port)),
     kill,
-    pause: (port) => children.get(port)?.kill('SIGSTOP'),
-    resume: (port) => children.get(port)?.kill('SIGCONT'),
+    pause,
+    resume(port) {
+      children.get(port)?.kill('SIGCONT')
+      paused.delete(port)
+    },
     async restart(port) {
       const old = children.get(port)
       if (old && old.exitCode === null && old.signalCode === null) throw new Error(`[jobcast] node ${port} is running: kill() it first`)

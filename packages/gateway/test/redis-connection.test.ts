@@ -147,6 +147,9 @@ describe('createRedisConnections', () => {
       // Its MOVED retries wait for ioredis' slot refresh (cluster-sharded-pubsub.test.ts).
       expect(subscriber.options.retryDelayOnMoved).toBeGreaterThan(0)
       expect(command.options.retryDelayOnMoved).toBe(0)
+      // Both notice a promoted replica even when the old master hangs (cluster-hung-master.test.ts).
+      expect(subscriber.options.slotsRefreshInterval).toBeGreaterThan(0)
+      expect(command.options.slotsRefreshInterval).toBeGreaterThan(0)
       expect(subscriber.options.redisOptions).toMatchObject({ password: 'pw', tls: {} })
       expect(subscriber.options.lazyConnect).toBe(true)
     } finally {

@@ -241,6 +241,9 @@ export interface CreateRedisConnectionsOptions {
   redisOptions?: RedisOptions
 }
 
+/** Period of the cluster slot map refresh, ms: bounds how long a promoted replica goes unnoticed. */
+const SLOTS_REFRESH_INTERVAL_MS = 1_000
+
 /** Wait before retrying a MOVED SSUBSCRIBE, ms: longer than a slot map refresh on a LAN. */
 const SHARDED_MOVED_RETRY_MS = 100
 
@@ -280,6 +283,10 @@ export function createRedisConnections(settings: RedisConnectionSettings, option
       // own slot map, which only its asynchronous refresh updates: retried at once, the
       // redirections can run out first ("Too many Cluster redirections") on a busy host.
       ...(sharded ? { retryDelayOnMoved: SHARDED_MOVED_RETRY_MS } : {}),
+      // A hung or cut-off master keeps its sockets open and sends no MOVED: without a periodic
+      // slot refresh, ioredis stays on it after its replica is promoted (ioredis' own default
+      // is no periodic refresh).
+      slotsRefreshInterval: SLOTS_REFRESH_INTERVAL_MS,
     })
     command = new Cluster(nodes, clusterOptions(false))
     subscriber = new Cluster(nodes, clusterOptions(true))
