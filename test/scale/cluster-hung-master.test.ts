@@ -8,11 +8,7 @@ import { Cluster } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createRedisConnections, type RedisConnections } from '../../packages/gateway/src/bus/redis-connection.js'
 import { startCluster, type TestCluster } from '../support/redis-cluster.js'
-import { redisCli, waitUntil } from '../support/redis-topology.js'
-
-async function shardSubscribers(port: number, channel: string): Promise<number> {
-  return Number((await redisCli(port, ['PUBSUB', 'SHARDNUMSUB', channel])).split('\n')[1])
-}
+import { subscribersOn, waitUntil } from '../support/redis-topology.js'
 
 describe('a hung cluster master', () => {
   let cluster: TestCluster
@@ -40,9 +36,9 @@ describe('a hung cluster master', () => {
     const hung = await cluster.masterOf(channel)
     try {
       const promoted = await cluster.hangMaster(hung)
-      await waitUntil(`the subscription on ${promoted}`, async () => (await shardSubscribers(promoted, channel)) === 1, 10_000)
+      await waitUntil(`the subscription on ${promoted}`, async () => (await subscribersOn(promoted, channel, 'shard')) === 1, 10_000)
       // Nothing has told the default client: no error, no MOVED, no refresh.
-      expect(await shardSubscribers(promoted, plainChannel)).toBe(0)
+      expect(await subscribersOn(promoted, plainChannel, 'shard')).toBe(0)
     } finally {
       cluster.resume(hung)
     }

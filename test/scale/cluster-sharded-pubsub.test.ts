@@ -7,13 +7,7 @@ import { Cluster } from 'ioredis'
 import { createRedisConnections } from '../../packages/gateway/src/bus/redis-connection.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startCluster, type TestCluster } from '../support/redis-cluster.js'
-import { redisCli, waitUntil } from '../support/redis-topology.js'
-
-/** Subscribers on the node serving `channel`'s slot, as that node counts them. */
-async function shardSubscribers(port: number, channel: string): Promise<number> {
-  const output = await redisCli(port, ['PUBSUB', 'SHARDNUMSUB', channel])
-  return Number(output.split('\n')[1])
-}
+import { redisCli, subscribersOn, waitUntil } from '../support/redis-topology.js'
 
 function clusterClient(nodes: readonly string[], shardedSubscribers: boolean): Cluster {
   const client = new Cluster(
@@ -83,7 +77,7 @@ describe('ioredis sharded pub/sub on a Redis Cluster', () => {
     }
     subscriber.on('smessage', (channel: string, message: string) => received.push(`${channel} ${message}`))
     for (const channel of channels.values()) await subscriber.ssubscribe(channel)
-    for (const [port, channel] of channels) expect(await shardSubscribers(port, channel)).toBe(1)
+    for (const [port, channel] of channels) expect(await subscribersOn(port, channel, 'shard')).toBe(1)
     for (const channel of channels.values()) await publisher.spublish(channel, 'one')
     await waitUntil('three sharded messages', async () => received.length === 3)
     expect(received.sort()).toEqual([...channels.values()].map((channel) => `${channel} one`).sort())
@@ -111,12 +105,12 @@ describe('ioredis sharded pub/sub on a Redis Cluster', () => {
     const dropped = channel.replace('jobcast:job:', 'jobcast:dropped:')
     await subscriber.ssubscribe(dropped)
     await subscriber.sunsubscribe(dropped)
-    expect(await shardSubscribers(victim, dropped)).toBe(0)
+    expect(await subscribersOn(victim, dropped, 'shard')).toBe(0)
     const promoted = await cluster.killMaster(victim)
     // The re-subscription is sent after the new topology is read, and not awaited before
     // `subscribersReady`: poll the server until it counts the subscriber.
-    await waitUntil(`the subscription to ${channel} on ${promoted}`, async () => (await shardSubscribers(promoted, channel)) === 1, 20_000)
-    expect(await shardSubscribers(promoted, dropped)).toBe(0)
+    await waitUntil(`the subscription to ${channel} on ${promoted}`, async () => (await subscribersOn(promoted, channel, 'shard')) === 1, 20_000)
+    expect(await subscribersOn(promoted, dropped, 'shard')).toBe(0)
     // While the master is down, ioredis retries it without a pause: each failed connection is
     // an `error` on the Cluster (a listener is required) and a `-node`, then `subscribersReady`.
     expect(events).toContain('error')
@@ -134,9 +128,9 @@ describe('ioredis sharded pub/sub on a Redis Cluster', () => {
     events.length = 0
     const [[from, channel], [to]] = [...channels] as [[number, string], [number, string]]
     await cluster.moveSlot(await cluster.slotOf(channel), to)
-    await waitUntil(`the subscription to ${channel} on ${to}`, async () => (await shardSubscribers(to, channel)) === 1, 20_000)
+    await waitUntil(`the subscription to ${channel} on ${to}`, async () => (await subscribersOn(to, channel, 'shard')) === 1, 20_000)
     // Redis drops the shard channels of a slot it gives away (an unsolicited SUNSUBSCRIBE).
-    expect(await shardSubscribers(from, channel)).toBe(0)
+    expect(await subscribersOn(from, channel, 'shard')).toBe(0)
     expect(events).toContain('subscribersReady')
     await redisCli(to, ['SPUBLISH', channel, 'after-move'])
     await waitUntil('the message published after the move', async () => received.length === 1)
@@ -148,9 +142,9 @@ describe('ioredis sharded pub/sub on a Redis Cluster', () => {
     const channel = [...channels.values()][0] as string
     const owner = await cluster.masterOf(channel)
     expect(await subscriber.ssubscribe(channel)).toBeGreaterThan(0)
-    expect(await shardSubscribers(owner, channel)).toBe(1)
+    expect(await subscribersOn(owner, channel, 'shard')).toBe(1)
     await subscriber.sunsubscribe(channel)
-    expect(await shardSubscribers(owner, channel)).toBe(0)
+    expect(await subscribersOn(owner, channel, 'shard')).toBe(0)
     await redisCli(owner, ['SPUBLISH', channel, 'after-unsubscribe'])
     await subscriber.ssubscribe(channel)
     await redisCli(owner, ['SPUBLISH', channel, 'subscribed-again'])
@@ -185,8 +179,8 @@ describe('ioredis sharded pub/sub on a Redis Cluster', () => {
       lateEvents.length = 0
       await late.ssubscribe(fresh)
       expect(lateEvents).toContain('refresh')
-      expect(await shardSubscribers(to, fresh)).toBe(1)
-      expect(await shardSubscribers(from, fresh)).toBe(0)
+      expect(await subscribersOn(to, fresh, 'shard')).toBe(1)
+      expect(await subscribersOn(from, fresh, 'shard')).toBe(0)
       await redisCli(to, ['SPUBLISH', fresh, 'late'])
       await waitUntil('the message on the moved slot', async () => lateReceived.length === 1)
       expect(lateReceived).toEqual(['late'])

@@ -8,11 +8,7 @@ import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createRedisConnections, type RedisConnections } from '../../packages/gateway/src/bus/redis-connection.js'
 import { startSentinelGroup, type TestSentinelGroup } from '../support/redis-sentinel.js'
-import { redisCli, waitUntil } from '../support/redis-topology.js'
-
-async function channelSubscribers(port: number, channel: string): Promise<number> {
-  return Number((await redisCli(port, ['PUBSUB', 'NUMSUB', channel])).split('\n')[1])
-}
+import { subscribersOn, waitUntil } from '../support/redis-topology.js'
 
 describe('a hung Sentinel master', () => {
   let group: TestSentinelGroup
@@ -40,10 +36,10 @@ describe('a hung Sentinel master', () => {
     group.pause(hung)
     try {
       const promoted = await group.waitForNewMaster(hung)
-      await waitUntil(`the subscription on ${promoted}`, async () => (await channelSubscribers(promoted, channel)) === 1, 10_000)
+      await waitUntil(`the subscription on ${promoted}`, async () => (await subscribersOn(promoted, channel, 'classic')) === 1, 10_000)
       expect(await connections.command.publish(channel, 'after-switch')).toBe(1)
       // The default client is still attached to the hung master: nothing has told it.
-      expect(await channelSubscribers(promoted, `${channel}:plain`)).toBe(0)
+      expect(await subscribersOn(promoted, `${channel}:plain`, 'classic')).toBe(0)
     } finally {
       group.resume(hung)
     }

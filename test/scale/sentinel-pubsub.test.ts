@@ -5,11 +5,7 @@
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startSentinelGroup, type TestSentinelGroup } from '../support/redis-sentinel.js'
-import { redisCli, waitUntil } from '../support/redis-topology.js'
-
-async function channelSubscribers(port: number, channel: string): Promise<number> {
-  return Number((await redisCli(port, ['PUBSUB', 'NUMSUB', channel])).split('\n')[1])
-}
+import { redisCli, subscribersOn, waitUntil } from '../support/redis-topology.js'
 
 describe('ioredis pub/sub behind Sentinel', () => {
   let group: TestSentinelGroup
@@ -37,7 +33,7 @@ describe('ioredis pub/sub behind Sentinel', () => {
 
   it('connects both connections to the master the sentinels name', async () => {
     const master = await group.masterPort()
-    expect(await channelSubscribers(master, channel)).toBe(1)
+    expect(await subscribersOn(master, channel, 'classic')).toBe(1)
     expect(await command.publish(channel, 'before')).toBe(1)
     await waitUntil('the message', async () => received.length === 1)
     expect(received).toEqual([`${channel} before`])
@@ -48,7 +44,7 @@ describe('ioredis pub/sub behind Sentinel', () => {
     events.length = 0
     const promoted = await group.killMaster()
     // Re-subscription is sent on reconnect and not awaited before `ready`: poll the server.
-    await waitUntil(`the subscription on ${promoted}`, async () => (await channelSubscribers(promoted, channel)) === 1, 20_000)
+    await waitUntil(`the subscription on ${promoted}`, async () => (await subscribersOn(promoted, channel, 'classic')) === 1, 20_000)
     expect(events).toContain('close')
     expect(events).toContain('reconnecting')
     expect(events).toContain('ready')
@@ -71,8 +67,8 @@ describe('ioredis pub/sub behind Sentinel', () => {
       const now = await group.masterPort()
       return now !== old ? now : undefined
     })
-    await waitUntil(`the subscription on ${promoted}`, async () => (await channelSubscribers(promoted, channel)) === 1, 20_000)
-    expect(await channelSubscribers(old, channel)).toBe(0)
+    await waitUntil(`the subscription on ${promoted}`, async () => (await subscribersOn(promoted, channel, 'classic')) === 1, 20_000)
+    expect(await subscribersOn(old, channel, 'classic')).toBe(0)
     expect(events).toContain('ready')
     // A write on the demoted node would fail with READONLY: the command connection moved too.
     await expect.poll(() => command.set(channel, 'snapshot').then(() => 'ok', (error: unknown) => String(error)), { timeout: 10_000 }).toBe('ok')

@@ -78,3 +78,12 @@ export async function distinctFreePorts(count: number): Promise<number[]> {
   while (ports.size < count) ports.add(await freePort())
   return [...ports]
 }
+
+/**
+ * Subscribers of `channel` as the server on `port` counts them: of a shard channel
+ * (`SSUBSCRIBE`, counted by the node serving its slot) or of a classic one (`SUBSCRIBE`).
+ */
+export async function subscribersOn(port: number, channel: string, kind: 'shard' | 'classic'): Promise<number> {
+  const output = await redisCli(port, ['PUBSUB', kind === 'shard' ? 'SHARDNUMSUB' : 'NUMSUB', channel])
+  return Number(output.split('\n')[1])
+}
