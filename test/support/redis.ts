@@ -25,7 +25,15 @@ process.once('exit', () => {
   for (const child of children) child.kill('SIGKILL')
 })
 
-function freePort(): Promise<number> {
+/** Kills `child` when the test process exits, even after a failed test that skipped its clean-up. */
+export function killOnExit(child: ChildProcess): ChildProcess {
+  children.add(child)
+  child.once('exit', () => children.delete(child))
+  return child
+}
+
+/** A TCP port free on 127.0.0.1 right now. */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer()
     server.once('error', reject)
@@ -37,7 +45,8 @@ function freePort(): Promise<number> {
   })
 }
 
-function ping(port: number): Promise<boolean> {
+/** Whether a server on `port` answers PING with PONG. */
+export function ping(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = createConnection({ port, host: '127.0.0.1' })
     let reply = ''
@@ -56,15 +65,15 @@ function ping(port: number): Promise<boolean> {
 }
 
 function spawnServer(port: number): ChildProcess {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-    stdio: 'ignore',
-  })
-  children.add(child)
-  child.once('exit', () => children.delete(child))
-  return child
+  return killOnExit(
+    spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+      stdio: 'ignore',
+    }),
+  )
 }
 
-async function waitReady(port: number, child: ChildProcess): Promise<void> {
+/** Waits until the server `child` started on `port` answers PING; fails if it exits first. */
+export async function waitReady(port: number, child: ChildProcess): Promise<void> {
   const deadline = Date.now() + 10_000
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`[jobcast] redis-server on port ${port} exited with code ${child.exitCode}`)
@@ -74,7 +83,8 @@ async function waitReady(port: number, child: ChildProcess): Promise<void> {
   throw new Error(`[jobcast] redis-server on port ${port} did not answer PING within 10 s`)
 }
 
-function stopChild(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+/** Sends `signal` to `child` and resolves once it has exited (at once if it already has). */
+export function stopChild(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve()
   return new Promise((resolve) => {
     child.once('exit', () => resolve())
@@ -82,11 +92,16 @@ function stopChild(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
   })
 }
 
-/** Starts a private redis-server on a free port and waits until it answers PING. */
-export async function startRedis(): Promise<TestRedis> {
+/** Throws a `[jobcast]` error saying how to install Redis when `redis-server` is not on PATH. */
+export function assertRedisInstalled(): void {
   if (spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).error) {
     throw new Error('[jobcast] no redis-server on PATH: install it (apt-get install -y redis-server)')
   }
+}
+
+/** Starts a private redis-server on a free port and waits until it answers PING. */
+export async function startRedis(): Promise<TestRedis> {
+  assertRedisInstalled()
   const port = await freePort()
   let child = spawnServer(port)
   await waitReady(port, child)

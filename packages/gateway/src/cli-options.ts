@@ -1,7 +1,8 @@
 /** From parsed configuration to gateway options (pure apart from reading key files; nothing starts). */
 import { authorizerFromConfig as authFromConfig, type AuthSetup } from './auth/authorizer-from-config.js'
 import type { Authorizer } from './auth/authorizer.js'
-import type { GatewayConfig } from './config.js'
+import { describeRedisTarget } from './bus/redis-connection.js'
+import { ConfigError, redisSettingsOf, type GatewayConfig } from './config.js'
 import type { GatewayOptions } from './create-gateway.js'
 import { createSecurityHooks, parsePollRate, parseSubscribeRate, type SecurityHooks } from './limits/security-hooks.js'
 
@@ -37,10 +38,17 @@ export function securityFromConfig(config: GatewayConfig): SecurityHooks {
   })
 }
 
-/** Gateway options from the configuration (security hooks included). */
+/**
+ * Gateway options from the configuration (security hooks included).
+ * @throws ConfigError for a Redis the gateway cannot reach yet: only a URL (credentials inside it) is wired to the bus
+ */
 export function gatewayOptionsFromConfig(config: GatewayConfig, authorizer: Authorizer, security: SecurityHooks = securityFromConfig(config)): GatewayOptions {
+  const redis = config.demo ? undefined : redisSettingsOf(config)
+  if (redis !== undefined && (redis.url === undefined || redis.username !== undefined || redis.password !== undefined || redis.tls !== undefined)) {
+    throw new ConfigError(`[jobcast] the Redis bus cannot connect to ${describeRedisTarget(redis)} yet: give one --redis-url (credentials and rediss:// inside it)`)
+  }
   return {
-    redisUrl: config.demo ? undefined : config.redisUrl,
+    redisUrl: redis?.url,
     prefix: config.prefix,
     ttlSeconds: config.ttlSeconds,
     authorizer,

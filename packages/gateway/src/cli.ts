@@ -5,8 +5,9 @@
  */
 import type { AuthSetup } from './auth/authorizer-from-config.js'
 import { authorizerFromConfig, gatewayOptionsFromConfig, securityFromConfig } from './cli-options.js'
-import { helpText, parseConfig, type GatewayConfig } from './config.js'
-import { createGateway } from './create-gateway.js'
+import { describeRedisTarget } from './bus/redis-connection.js'
+import { helpText, parseConfig, redisSettingsOf, type GatewayConfig } from './config.js'
+import { createGateway, type GatewayOptions } from './create-gateway.js'
 import { createDemo } from './demo/demo-routes.js'
 
 /** Frames the open-mode warning so it cannot be missed in a log. */
@@ -28,16 +29,16 @@ async function main(): Promise<void> {
     return
   }
   let auth: AuthSetup
-  let security: ReturnType<typeof securityFromConfig>
+  let options: GatewayOptions
   try {
     auth = authorizerFromConfig(config)
-    security = securityFromConfig(config)
+    options = gatewayOptionsFromConfig(config, auth.authorizer, securityFromConfig(config))
   } catch (error) {
     console.error(error instanceof Error ? error.message : String(error))
     process.exit(2)
   }
   const demo = config.demo ? createDemo() : undefined
-  const gateway = createGateway({ ...gatewayOptionsFromConfig(config, auth.authorizer, security), extraRoutes: demo?.routes })
+  const gateway = createGateway({ ...options, extraRoutes: demo?.routes })
   let url: string
   try {
     ;({ url } = await gateway.listen(config.port, config.host))
@@ -51,7 +52,8 @@ async function main(): Promise<void> {
     await gateway.close()
     process.exit(1)
   }
-  const mode = gateway.bus.kind === 'redis' ? `redis (${redactUrl(config.redisUrl ?? '')}, prefix ${config.prefix})` : 'embedded (in-memory bus, no Redis)'
+  const redis = config.demo ? undefined : redisSettingsOf(config)
+  const mode = gateway.bus.kind === 'redis' && redis ? `redis (${describeRedisTarget(redis)}, prefix ${config.prefix})` : 'embedded (in-memory bus, no Redis)'
   console.log(`[jobcast] gateway listening on ${url}`)
   console.log(`[jobcast] bus: ${mode}`)
   console.log(`[jobcast] ${auth.summary}`)
@@ -85,10 +87,6 @@ async function main(): Promise<void> {
   }
   process.on('SIGTERM', () => stop('SIGTERM'))
   process.on('SIGINT', () => stop('SIGINT'))
-}
-
-function redactUrl(url: string): string {
-  return url.replace(/\/\/([^@/]*)@/, '//***@')
 }
 
 void main()

@@ -8,14 +8,28 @@
 import { DEFAULT_BULLMQ_JOB_ID } from './bullmq/job-id.js'
 import { DEFAULT_BULL_PREFIX } from './bullmq/keys.js'
 
+import { checkRedisSettings, type RedisConnectionSettings, type RedisSettingLabels } from './bus/redis-connection.js'
+
 /** Everything the CLI needs to start a gateway. */
 export interface GatewayConfig {
   /** TCP port. @default 3030 */
   port: number
   /** Interface to bind. @default '127.0.0.1' */
   host: string
-  /** Redis URL; `undefined` runs the embedded in-memory bus. @default undefined */
+  /** Redis URL (`redis://…`, `rediss://…` for TLS); none of the three Redis targets runs the embedded in-memory bus. @default undefined */
   redisUrl: string | undefined
+  /** Redis Cluster nodes as `host:port` (some suffice; the rest are discovered). @default [] */
+  redisCluster: string[]
+  /** Sentinels as `host:port`; needs `sentinelName`. @default [] */
+  redisSentinels: string[]
+  /** Master name the sentinels monitor. @default undefined */
+  sentinelName: string | undefined
+  /** Redis ACL user name. @default undefined (the `default` user) */
+  redisUsername: string | undefined
+  /** Redis password (prefer the env var: flags show in `ps`). Never printed. @default undefined */
+  redisPassword: string | undefined
+  /** TLS to Redis (and sentinels) when no `rediss://` URL says so. @default false */
+  redisTls: boolean
   /** Redis key/channel prefix. @default 'jobcast:' */
   prefix: string
   /** Snapshot TTL in seconds. @default 86400 */
@@ -110,7 +124,13 @@ export interface OptionSpec {
 export const OPTION_SPECS: readonly OptionSpec[] = [
   { key: 'port', flag: '--port', env: ['JOBCAST_PORT', 'PORT'], kind: 'int', arg: '<n>', help: 'TCP port (0 = any free port)' },
   { key: 'host', flag: '--host', env: ['JOBCAST_HOST'], kind: 'string', arg: '<addr>', help: 'interface to bind (0.0.0.0 for all)' },
-  { key: 'redisUrl', flag: '--redis-url', env: ['JOBCAST_REDIS_URL'], kind: 'string', arg: '<url>', help: 'Redis URL; absent = embedded in-memory bus' },
+  { key: 'redisUrl', flag: '--redis-url', env: ['JOBCAST_REDIS_URL'], kind: 'string', arg: '<url>', help: 'Redis URL (rediss:// for TLS); no Redis option = embedded in-memory bus' },
+  { key: 'redisCluster', flag: '--redis-cluster', env: ['JOBCAST_REDIS_CLUSTER'], kind: 'list', arg: '<h:p,…>', help: 'Redis Cluster nodes (instead of --redis-url)' },
+  { key: 'redisSentinels', flag: '--redis-sentinels', env: ['JOBCAST_REDIS_SENTINELS'], kind: 'list', arg: '<h:p,…>', help: 'Redis Sentinels (instead of --redis-url), with --sentinel-name' },
+  { key: 'sentinelName', flag: '--sentinel-name', env: ['JOBCAST_SENTINEL_NAME'], kind: 'string', arg: '<name>', help: 'master name the sentinels monitor' },
+  { key: 'redisUsername', flag: '--redis-username', env: ['JOBCAST_REDIS_USERNAME'], kind: 'string', arg: '<user>', help: 'Redis ACL user' },
+  { key: 'redisPassword', flag: '--redis-password', env: ['JOBCAST_REDIS_PASSWORD'], kind: 'string', arg: '<pw>', help: 'Redis password (prefer the env var)' },
+  { key: 'redisTls', flag: '--redis-tls', env: ['JOBCAST_REDIS_TLS'], kind: 'bool', help: 'TLS to Redis and sentinels' },
   { key: 'prefix', flag: '--prefix', env: ['JOBCAST_PREFIX'], kind: 'string', arg: '<p>', help: 'Redis key and channel prefix' },
   { key: 'ttlSeconds', flag: '--ttl', env: ['JOBCAST_TTL'], kind: 'int', arg: '<s>', help: 'snapshot TTL, seconds' },
   { key: 'heartbeatMs', flag: '--heartbeat', env: ['JOBCAST_HEARTBEAT'], kind: 'int', arg: '<ms>', help: 'SSE heartbeat comment interval, ms' },
@@ -150,6 +170,12 @@ export const DEFAULT_CONFIG: Readonly<GatewayConfig> = Object.freeze({
   port: 3030,
   host: '127.0.0.1',
   redisUrl: undefined,
+  redisCluster: [],
+  redisSentinels: [],
+  sentinelName: undefined,
+  redisUsername: undefined,
+  redisPassword: undefined,
+  redisTls: false,
   prefix: 'jobcast:',
   ttlSeconds: 86_400,
   heartbeatMs: 15_000,
@@ -206,7 +232,13 @@ function convert(spec: OptionSpec, raw: string, source: string): string | number
  * Throws a {@link ConfigError} with a `[jobcast]` message on an unknown flag or bad value.
  */
 export function parseConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>> = {}): GatewayConfig {
-  const config: Record<string, unknown> = { ...DEFAULT_CONFIG, corsOrigins: [...DEFAULT_CONFIG.corsOrigins], bullmqQueues: [...DEFAULT_CONFIG.bullmqQueues] }
+  const config: Record<string, unknown> = {
+    ...DEFAULT_CONFIG,
+    corsOrigins: [...DEFAULT_CONFIG.corsOrigins],
+    redisCluster: [...DEFAULT_CONFIG.redisCluster],
+    redisSentinels: [...DEFAULT_CONFIG.redisSentinels],
+    bullmqQueues: [...DEFAULT_CONFIG.bullmqQueues],
+  }
   const listsFromFlags = new Set<string>()
   for (const spec of OPTION_SPECS) {
     for (const name of [...spec.env].reverse()) {
@@ -249,7 +281,44 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
   if (result.producerSecret !== undefined && result.producerSecret === result.secret) {
     throw new ConfigError("[jobcast] --producer-secret equals --secret: browsers' job tokens could then publish; generate another one with \"openssl rand -base64 48\"")
   }
+  // `--help` answers whatever else is set.
+  if (!result.help) redisSettingsOf(result)
   return result
+}
+
+/** What each Redis setting is called on the command line, for error messages. */
+const REDIS_FLAGS: RedisSettingLabels = {
+  url: '--redis-url',
+  cluster: '--redis-cluster',
+  sentinels: '--redis-sentinels',
+  sentinelName: '--sentinel-name',
+  username: '--redis-username',
+  password: '--redis-password',
+  tls: '--redis-tls',
+}
+
+/**
+ * The Redis the configuration names (one URL, a cluster or sentinels), checked, or `undefined`
+ * for the embedded in-memory bus.
+ * @throws ConfigError when the Redis options conflict or are malformed (one line, naming the flags)
+ */
+export function redisSettingsOf(config: GatewayConfig): RedisConnectionSettings | undefined {
+  try {
+    return checkRedisSettings(
+      {
+        url: config.redisUrl,
+        cluster: config.redisCluster,
+        sentinels: config.redisSentinels,
+        sentinelName: config.sentinelName,
+        username: config.redisUsername,
+        password: config.redisPassword,
+        tls: config.redisTls,
+      },
+      REDIS_FLAGS,
+    )
+  } catch (error) {
+    throw new ConfigError(error instanceof Error ? error.message : String(error))
+  }
 }
 
 /** The `--help` text: every flag with its env vars and default. */

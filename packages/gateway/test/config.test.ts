@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { ConfigError, DEFAULT_CONFIG, OPTION_SPECS, helpText, parseConfig } from '../src/config.js'
+import { ConfigError, DEFAULT_CONFIG, OPTION_SPECS, helpText, parseConfig, redisSettingsOf } from '../src/config.js'
 import { authorizerFromConfig, gatewayOptionsFromConfig, securityFromConfig } from '../src/cli-options.js'
 
 describe('parseConfig', () => {
@@ -103,6 +103,48 @@ describe('security flags', () => {
   })
 })
 
+describe('Redis topology flags', () => {
+  it('reads cluster and sentinel lists from flags (repeated or comma-separated) and env', () => {
+    expect(parseConfig(['--redis-cluster', '10.0.0.1:7000,10.0.0.2:7000', '--redis-cluster=10.0.0.3:7000'], {}).redisCluster).toEqual([
+      '10.0.0.1:7000',
+      '10.0.0.2:7000',
+      '10.0.0.3:7000',
+    ])
+    const config = parseConfig([], { JOBCAST_REDIS_SENTINELS: '10.0.0.1:26379, 10.0.0.2:26379', JOBCAST_SENTINEL_NAME: 'main', JOBCAST_REDIS_PASSWORD: 'pw', JOBCAST_REDIS_TLS: '1' })
+    expect(config).toMatchObject({ redisSentinels: ['10.0.0.1:26379', '10.0.0.2:26379'], sentinelName: 'main', redisPassword: 'pw', redisTls: true })
+    expect(redisSettingsOf(config)).toEqual({ sentinels: ['10.0.0.1:26379', '10.0.0.2:26379'], sentinelName: 'main', password: 'pw', tls: true })
+    expect(redisSettingsOf(parseConfig([], {}))).toBeUndefined()
+  })
+
+  it.each([
+    [['--redis-url', 'redis://h:1', '--redis-cluster', 'h:2'], '[jobcast] --redis-url and --redis-cluster both name a Redis: give only one of --redis-url, --redis-cluster or --redis-sentinels'],
+    [['--redis-cluster', 'h:2', '--redis-sentinels', 'h:3', '--sentinel-name', 'm'], '[jobcast] --redis-cluster and --redis-sentinels both name a Redis: give only one of --redis-url, --redis-cluster or --redis-sentinels'],
+    [['--redis-sentinels', 'h:3'], '[jobcast] --redis-sentinels needs --sentinel-name: the master name of "sentinel monitor <name> …" in sentinel.conf'],
+    [['--sentinel-name', 'm'], "[jobcast] --sentinel-name is only used with --redis-sentinels: add the sentinels' host:port list, or drop it"],
+    [['--redis-cluster', '10.0.0.1'], '[jobcast] --redis-cluster takes host:port entries (e.g. 10.0.0.5:6379 or [::1]:6379), got "10.0.0.1"'],
+    [['--redis-password', 'pw'], '[jobcast] --redis-password given without a Redis: add --redis-url, --redis-cluster or --redis-sentinels'],
+  ])('refuses %j with one line naming the flags', (argv, message) => {
+    expect(() => parseConfig(argv, {})).toThrow(ConfigError)
+    expect(() => parseConfig(argv, {})).toThrow(message)
+  })
+
+  it('an env var and a flag for two topologies conflict too', () => {
+    expect(() => parseConfig(['--redis-cluster', 'h:2'], { JOBCAST_REDIS_URL: 'redis://h:1' })).toThrow(/--redis-url and --redis-cluster both name a Redis/)
+  })
+
+  it('never shows a Redis password in errors or --help', () => {
+    let message = ''
+    try {
+      parseConfig(['--redis-url', 'redis://app:hunter2@h:1', '--redis-password', 'hunter3'], {})
+    } catch (error) {
+      message = (error as Error).message
+    }
+    expect(message).toMatch(/password is given twice/)
+    expect(message).not.toMatch(/hunter/)
+    expect(helpText()).toMatch(/--redis-password <pw> +[^\n]*\(default none\)\s+\[env JOBCAST_REDIS_PASSWORD\]/)
+  })
+})
+
 describe('cli options', () => {
   it('refuses to run without a token key unless open mode is explicit, and says how to fix it', () => {
     expect(() => authorizerFromConfig(parseConfig([], {}))).toThrow(/--secret[\s\S]*--insecure-open/)
@@ -122,6 +164,15 @@ describe('cli options', () => {
     expect(options.security).toMatchObject({ admitSse: expect.any(Function), checkUpgrade: expect.any(Function) })
     expect(options.beforeRoutes).toBeUndefined()
     expect(gatewayOptionsFromConfig({ ...config, demo: true }, authorizer).redisUrl).toBeUndefined()
+  })
+
+  it('refuses, without the password, a Redis the bus cannot reach yet (cluster, sentinel, credentials outside the URL)', () => {
+    const { authorizer } = authorizerFromConfig(parseConfig(['--insecure-open'], {}))
+    for (const argv of [['--redis-cluster', '10.0.0.1:7000'], ['--redis-sentinels', '10.0.0.1:26379', '--sentinel-name', 'main'], ['--redis-url', 'redis://h:1', '--redis-password', 'hunter2']]) {
+      const config = parseConfig(argv, {})
+      expect(() => gatewayOptionsFromConfig(config, authorizer)).toThrow(/^\[jobcast\] the Redis bus cannot connect to .+ yet: give one --redis-url \(credentials and rediss:\/\/ inside it\)$/)
+      expect(() => gatewayOptionsFromConfig(config, authorizer)).not.toThrow(/hunter2/)
+    }
   })
 
   it('rejects a malformed poll rate clearly', () => {
