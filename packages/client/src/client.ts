@@ -22,7 +22,7 @@ export interface JobcastClient {
    * Resolves with the `completed` event. Rejects with `JobFailedError`, `JobCancelledError`,
    * `JobTimeoutError`, `JobNotFoundError`, `JobLostError`, `AuthError`, an `AbortError`, a
    * `JobcastClientError` with a fatal wire code or, after `close()`, coded `client_closed`.
-   * @example const job = await client.waitForJob('export-42', { onProgress: (j) => (bar.value = j.progress ?? 0) })
+   * @example const job = await client.waitForJob('export-42', { onProgress: (j) => (bar.value = j.progress ?? bar.value) })
    */
   waitForJob<R = Record<string, unknown>>(id: string, options?: WaitOptions): Promise<JobEvent<R>>
   /**
