@@ -70,7 +70,7 @@ it('a url with a base path the gateway (mounted at /) does not have: GatewayErro
   const errors = await Promise.all([id, jobId('other')].map((job) => client.waitForJob(job).catch((error: unknown) => error)))
   const took = Date.now() - startedAt
   for (const error of errors) expect(error).toMatchObject({ name: 'GatewayError', code: 'not_found', url })
-  expect((errors[0] as Error).message).toBe(`[jobcast] no gateway at ${url} (404): check url`)
+  expect((errors[0] as Error).message).toBe(`[jobcast] no gateway at ${url} (404 on every transport): check url and the gateway's base path`)
   // notFoundGrace is 10 s by default: the answer comes from the three refusals alone.
   expect(took).toBeLessThan(2000)
   // Every transport was tried, best first, and the client let go of them.

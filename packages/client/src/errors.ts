@@ -101,7 +101,7 @@ export class GatewayError extends JobcastClientError {
   override name = 'GatewayError'
   /** @param url - The client's `url` option, as used. */
   constructor(readonly url: string) {
-    super('not_found', `no gateway at ${url} (404): check url`)
+    super('not_found', `no gateway at ${url} (404 on every transport): check url and the gateway's base path`)
   }
 }
 
