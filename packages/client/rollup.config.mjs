@@ -33,13 +33,28 @@ const trimParser = () => ({
     // that reads the same lines, fields and events as the general loop below it (which
     // handles LF, CR and CRLF alike). The client's streams are a few small events and pings.
     const lfOnlyLoop = 'if (chunk.indexOf("\\r") === -1) {'
-    if (!code.includes(from) || code.split(lfOnlyLoop).length != 2 || !code.includes(returned) || !code.includes('new ParseError(') || !code.includes('onError(') || !terminatedCheck.test(code) || !lengthWrites.test(code))
+    // parseLine() reads `data:`, `event:` and `id:` lines by char codes before its general
+    // field split, and feed() has shortcuts for no pending fragment and for a chunk without a
+    // line end: speed-ups that store the same fields and keep the same fragments as the general
+    // path after them (processField, join then processLines).
+    const lineShortcuts = [
+      'if (isDataPrefix(chunk, start, firstCharCode)) {',
+      'if (isEventPrefix(chunk, start, firstCharCode)) {',
+      'if (firstCharCode === 105 && chunk.charCodeAt(start + 1) === 100 && chunk.charCodeAt(start + 2) === 58) {',
+    ]
+    const feedShortcuts = [', pendingFragments.length === 0) {', 'if (chunk.indexOf(`\n`) === -1 && chunk.indexOf("\\r") === -1) {']
+    if (!code.includes(from) || code.split(lfOnlyLoop).length != 2 || !code.includes(returned) || !code.includes('new ParseError(') || !code.includes('onError(') || !terminatedCheck.test(code) || !lengthWrites.test(code) || ![...lineShortcuts, ...feedShortcuts].every((shortcut) => code.split(shortcut).length == 2))
       this.error(`[jobcast] eventsource-parser changed: update trimParser() in packages/client/rollup.config.mjs (or remove it)`)
     return code
       .replace(from, 'const { onEvent = noop, onComment } = config, onRetry = noop, maxBufferSize = void 0')
       .replace(terminatedCheck, '')
       .replace(returned, 'return { feed };')
       .replace(lfOnlyLoop, 'if (false) {')
+      .replace(lineShortcuts[0], 'if (false) {')
+      .replace(lineShortcuts[1], 'if (false) {')
+      .replace(lineShortcuts[2], 'if (false) {')
+      .replace(feedShortcuts[0], ', false) {')
+      .replace(feedShortcuts[1], 'if (false) {')
       .replaceAll(lengthWrites, '')
       // Its argument (a ParseError and its message) is built only to be handed to the no-op.
       .replaceAll('onError(', '(0 && ')

@@ -20,9 +20,11 @@ import { createWatchJob } from './watch-job.js'
 export interface JobcastClient {
   /**
    * Resolves with the `completed` event. Rejects with `JobFailedError`, `JobCancelledError`,
-   * `JobTimeoutError`, `JobNotFoundError`, `JobLostError`, `AuthError`, an `AbortError`, a
-   * `JobcastClientError` with a fatal wire code or, after `close()`, coded `client_closed`.
-   * @example const job = await client.waitForJob('export-42', { onProgress: (j) => (bar.value = j.progress ?? 0) })
+   * `JobTimeoutError`, `JobNotFoundError`, `JobLostError`, `AuthError`, `GatewayError` (no
+   * gateway route at `url`), an `AbortError`, a `JobcastClientError` with a fatal wire code or,
+   * after `close()`, coded `client_closed`. Does not reject while the state is `unavailable`:
+   * it settles once the gateway is reachable again (pass a `timeout` to bound it).
+   * @example const job = await client.waitForJob('export-42', { onProgress: (j) => (bar.value = j.progress ?? bar.value) })
    */
   waitForJob<R = Record<string, unknown>>(id: string, options?: WaitOptions): Promise<JobEvent<R>>
   /**

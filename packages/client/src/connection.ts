@@ -1,4 +1,5 @@
 import { backoffDelay } from './backoff.js'
+import { GatewayError } from './errors.js'
 import type { ConnectionState, Resolved, StateChange, StateReason, TransportName } from './options.js'
 import type { JobEvent } from './protocol.js'
 import { polling } from './transports/polling.js'
@@ -10,6 +11,12 @@ const transportFactories = { websocket, sse, polling }
 
 /** Reconnects in a row to the transport that last worked before falling back (a gateway restart takes a few). */
 const RECONNECTS_BEFORE_FALLBACK = 3
+
+/**
+ * Runs through the whole `transports` list, none coming up, before the state is `unavailable`:
+ * one run can be a gateway restarting as the page loads.
+ */
+const FAILED_RUNS_BEFORE_UNAVAILABLE = 2
 
 /** What the connection carries and reports to: the job tracker. */
 export interface CarriedJobs {
@@ -26,6 +33,8 @@ export interface CarriedJobs {
    * reported it (nothing once that transport is closed).
    */
   error_(id: string, code: string, message: string, resubscribe: (id: string, since: number) => void): void
+  /** No transport can carry any job (no gateway at the `url`): every wait ends with `error`. */
+  failAll_(error: Error): void
 }
 
 /** The one connection of a client: which transport carries the jobs, and its state. */
@@ -72,6 +81,12 @@ export const createConnection = (settings: Resolved, carried: CarriedJobs): Conn
   /** The best transport, tried beside a working fallback; it replaces `current` once it delivers. */
   let probe: OpenTransport | undefined
   let reconnectAttempt = 0
+  /** Runs through the whole list in a row in which no transport came up. */
+  let failedRuns = 0
+  /** A transport of the current run was answered that its route does not exist. */
+  let routeMissing: boolean | undefined
+  /** The console warning about an unreachable gateway was given (once per client). */
+  let warned = false
   let reconnectTimer: unknown
   let lingerTimer: unknown
   let upgradeTimer: unknown
@@ -79,6 +94,8 @@ export const createConnection = (settings: Resolved, carried: CarriedJobs): Conn
   // The one transition function: every change of state or transport goes through here.
   const transition = (next: ConnectionState, reason: StateReason, nextTransport?: TransportName) => {
     if (next == connection.state_ && nextTransport == connection.transportName_) return
+    // `unavailable` lasts through the retries in the background, until one connects.
+    if (connection.state_ == 'unavailable' && (next == 'connecting' || next == 'reconnecting')) return
     const change: StateChange = { state: next, previous: connection.state_, transport: nextTransport, reason }
     connection.state_ = next
     connection.transportName_ = nextTransport
@@ -118,8 +135,8 @@ export const createConnection = (settings: Resolved, carried: CarriedJobs): Conn
       error_(id, code, message) {
         if (!opened.closed_) carried.error_(id, code, message, resubscribe)
       },
-      fail_() {
-        if (!opened.closed_) onFailed(opened)
+      fail_(noRoute) {
+        if (!opened.closed_) onFailed(opened, noRoute)
       },
     }
     if (asProbe) probe = opened
@@ -160,12 +177,13 @@ export const createConnection = (settings: Resolved, carried: CarriedJobs): Conn
       probe = undefined
     }
     preferredIndex = opened.index_
-    reconnectAttempt = 0
+    reconnectAttempt = failedRuns = 0
+    routeMissing = false
     transition('connected', upgraded ? 'upgrade' : 'open', opened.name_)
     planUpgrade()
   }
 
-  const onFailed = (failed: OpenTransport) => {
+  const onFailed = (failed: OpenTransport, noRoute?: boolean) => {
     closeTransport(failed)
     if (failed == probe) {
       probe = undefined
@@ -176,10 +194,22 @@ export const createConnection = (settings: Resolved, carried: CarriedJobs): Conn
     // A transport that worked gets a few reconnects (a gateway restart) before the fallback.
     const reconnectsLeft = reconnectAttempt > 0 && reconnectAttempt < RECONNECTS_BEFORE_FALLBACK && failed.index_ == preferredIndex
     if (failed.delivered_ || reconnectsLeft) return reconnect(failed.index_, 'closed')
+    routeMissing ||= noRoute
     const nextIndex = (failed.index_ + 1) % order.length
-    // Fell through the whole list: start over, but not in a tight loop.
-    if (nextIndex) open(nextIndex, 'fallback')
-    else reconnect(0, 'error')
+    if (nextIndex) return open(nextIndex, 'fallback')
+    // Fell through the whole list. A route that does not exist will not come: no point waiting.
+    if (routeMissing) {
+      carried.failAll_(new GatewayError(settings.url))
+      return shut('idle', 'idle')
+    }
+    if (++failedRuns == FAILED_RUNS_BEFORE_UNAVAILABLE) {
+      transition('unavailable', 'unreachable')
+      if (!warned)
+        console.warn(`[jobcast] cannot reach ${settings.url} over ${order}: nothing listening, or CORS/origin refused (--cors-origin)`)
+      warned = true
+    }
+    // Start over, but not in a tight loop.
+    reconnect(0, 'error')
   }
 
   const shut = (next: ConnectionState, reason: StateReason) => {
@@ -188,6 +218,8 @@ export const createConnection = (settings: Resolved, carried: CarriedJobs): Conn
     current = probe = undefined
     for (const timer of [reconnectTimer, lingerTimer, upgradeTimer]) settings.clearTimeout(timer)
     reconnectTimer = undefined
+    failedRuns = 0
+    routeMissing = false
     transition(next, reason)
   }
 

@@ -4,6 +4,7 @@ import type { JobError, JobEvent } from './protocol.js'
  * Base of every error the client throws. `code` is stable: wire codes (`unauthorized`,
  * `forbidden`, `token_expired`, `job_not_found`, `invalid_job_id`, …) or the client's own
  * (`job_failed`, `job_cancelled`, `job_timeout`, `job_lost`, `client_closed`, `token_error`).
+ * {@link GatewayError} (`not_found`) is about the client's `url`, not a job: no `jobId`.
  */
 export class JobcastClientError extends Error {
   override name = 'JobcastClientError'
@@ -91,6 +92,19 @@ export class AuthError extends JobcastClientError {
   }
 }
 
+/**
+ * No gateway route at the client's `url`: every transport tried was answered 404 without a
+ * job in question (the gateway's `not_found`, or a web server that is no gateway), so the
+ * `url` misses the path the gateway is mounted at. Every wait of the client rejects with it.
+ */
+export class GatewayError extends JobcastClientError {
+  override name = 'GatewayError'
+  /** @param url - The client's `url` option, as used. */
+  constructor(readonly url: string) {
+    super('not_found', `no gateway at ${url} (404 on every transport): check url and the gateway's base path`)
+  }
+}
+
 const is =
   <T>(name: string) =>
   (e: unknown): e is T =>
@@ -98,7 +112,7 @@ const is =
 
 // Guards compare `name`, not `instanceof`, so they hold across bundles and realms.
 /** Is `e` a {@link JobcastClientError} (any subclass)? */
-export const isJobcastClientError = (e: unknown): e is JobcastClientError => /^Job|^Auth/.test((e as Error | null)?.name!)
+export const isJobcastClientError = (e: unknown): e is JobcastClientError => /^(Job|Auth|Gateway)/.test((e as Error | null)?.name!)
 /** Is `e` a {@link JobFailedError}? */
 export const isJobFailedError = is<JobFailedError>('JobFailedError')
 /** Is `e` a {@link JobCancelledError}? */
@@ -109,6 +123,8 @@ export const isJobTimeoutError = is<JobTimeoutError>('JobTimeoutError')
 export const isJobNotFoundError = is<JobNotFoundError>('JobNotFoundError')
 /** Is `e` a {@link JobLostError}? */
 export const isJobLostError = is<JobLostError>('JobLostError')
+/** Is `e` a {@link GatewayError}? */
+export const isGatewayError = is<GatewayError>('GatewayError')
 /** Is `e` an {@link AuthError}? */
 export const isAuthError = is<AuthError>('AuthError')
 /** Is `e` the rejection of an aborted signal (`DOMException` named `AbortError`)? */

@@ -4,4 +4,4 @@
  */
 export { createClient } from './client.js'
 export { waitForJob } from './wait-for-job.js'
-export { AuthError, JobCancelledError, JobFailedError, JobLostError, JobNotFoundError, JobTimeoutError, JobcastClientError } from './errors.js'
+export { AuthError, GatewayError, JobCancelledError, JobFailedError, JobLostError, JobNotFoundError, JobTimeoutError, JobcastClientError } from './errors.js'

@@ -9,6 +9,7 @@ export type { JobcastClient } from './client.js'
 export { waitForJob } from './wait-for-job.js'
 export {
   AuthError,
+  GatewayError,
   JobCancelledError,
   JobFailedError,
   JobLostError,
@@ -17,6 +18,7 @@ export {
   JobcastClientError,
   isAbortError,
   isAuthError,
+  isGatewayError,
   isJobCancelledError,
   isJobFailedError,
   isJobLostError,

@@ -137,7 +137,14 @@ export const createJobTracker = (settings: Resolved): JobTracker => {
     fail(job, fatalError(code, message, id, job.lastEvent_))
   }
 
-  const connection = createConnection(settings, { jobs_: jobs, token_: token, event_: onEvent, exists_: onExists, error_: onError })
+  const connection = createConnection(settings, {
+    jobs_: jobs,
+    token_: token,
+    event_: onEvent,
+    exists_: onExists,
+    error_: onError,
+    failAll_: (error) => jobs.forEach((job) => fail(job, error)),
+  })
 
   return {
     connection_: connection,

@@ -6,18 +6,25 @@ export type TransportName = 'websocket' | 'sse' | 'polling'
 
 /**
  * Connection state of a client: `idle` (nothing watched), `connecting` (trying a transport),
- * `connected` (a transport delivered), `reconnecting` (waiting to retry after a drop), `closed`.
+ * `connected` (a transport delivered), `reconnecting` (waiting to retry after a drop),
+ * `unavailable` (every transport failed twice in a row without one coming up: the client keeps
+ * trying every transport, with the `reconnect` backoff, and stays `unavailable` until one
+ * connects), `closed`.
  */
-export type ConnectionState = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'closed'
+export type ConnectionState = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'unavailable' | 'closed'
 
-/** Why the connection state changed. */
-export type StateReason = 'open' | 'timeout' | 'closed' | 'error' | 'fallback' | 'upgrade' | 'idle'
+/**
+ * Why the connection state changed. `unreachable` (into `unavailable`): no transport reached
+ * the gateway; nothing listening, a CORS or origin refusal and a network down look alike
+ * from a page.
+ */
+export type StateReason = 'open' | 'timeout' | 'closed' | 'error' | 'fallback' | 'upgrade' | 'idle' | 'unreachable'
 
 /** Passed to `onStateChange` on every change of state or transport. */
 export interface StateChange {
   state: ConnectionState
   previous: ConnectionState
-  /** The transport in use or being tried; `undefined` when idle or closed. */
+  /** The transport in use or being tried; `undefined` when idle, unavailable or closed. */
   transport?: TransportName
   reason: StateReason
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import {
   AuthError,
+  GatewayError,
   JobCancelledError,
   JobFailedError,
   JobLostError,
@@ -9,6 +10,7 @@ import {
   JobcastClientError,
   isAbortError,
   isAuthError,
+  isGatewayError,
   isJobCancelledError,
   isJobFailedError,
   isJobLostError,
@@ -48,6 +50,16 @@ describe('errors', () => {
     expect(new AuthError('forbidden', '', 'a').status).toBe(403)
   })
 
+  it('GatewayError is about the url, not a job, and says what to check', () => {
+    const e = new GatewayError('https://example.com/jobcast')
+    expect(e).toBeInstanceOf(JobcastClientError)
+    expect(e).toMatchObject({ name: 'GatewayError', code: 'not_found', url: 'https://example.com/jobcast', jobId: undefined })
+    expect(e.message).toBe("[jobcast] no gateway at https://example.com/jobcast (404 on every transport): check url and the gateway's base path")
+    expect(isJobcastClientError(e)).toBe(true)
+    expect(isGatewayError(e)).toBe(true)
+    expect(isGatewayError(new JobNotFoundError('a'))).toBe(false)
+  })
+
   it('guards check the name, so they work across realms and bundles', () => {
     const foreign = Object.assign(new Error('x'), { name: 'JobFailedError', code: 'job_failed' })
     expect(isJobFailedError(foreign)).toBe(true)
@@ -60,7 +72,7 @@ describe('errors', () => {
     expect(isAuthError(new AuthError('forbidden', '', 'a'))).toBe(true)
     expect(isAbortError(abortError())).toBe(true)
     expect(abortError()).toBeInstanceOf(DOMException)
-    for (const g of [isJobFailedError, isAuthError, isAbortError, isJobcastClientError]) {
+    for (const g of [isJobFailedError, isAuthError, isGatewayError, isAbortError, isJobcastClientError]) {
       expect(g(null)).toBe(false)
       expect(g(undefined)).toBe(false)
       expect(g('JobFailedError')).toBe(false)

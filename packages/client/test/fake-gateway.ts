@@ -17,6 +17,7 @@ const STATUS: Record<string, number> = {
   token_expired: 401,
   forbidden: 403,
   job_not_found: 404,
+  not_found: 404,
   rate_limited: 429,
   internal: 500,
   bus_unavailable: 503,
@@ -51,6 +52,8 @@ export interface FakeGateway {
   authorize: (id: string, token: string | undefined) => string | undefined
   /** Replay a job's whole history on every subscribe and ignore `If-None-Match`, as a faulty gateway would. */
   ignoreCursor: boolean
+  /** Answer unknown routes (WebSocket upgrades included) as a plain web server would: 404 with an HTML page. */
+  plainNotFound: boolean
   /** Stores an event as the job's latest and pushes it to live subscriptions. */
   publish(event: JobEvent): void
   /** Forgets a job, as Redis restarted without its data: later asks find it unknown. */
@@ -68,8 +71,8 @@ export interface FakeGateway {
 
 const bearer = (request: IncomingMessage) => request.headers.authorization?.replace(/^Bearer /, '')
 
-/** Starts a fake gateway on a free loopback port. */
-export async function startFakeGateway(): Promise<FakeGateway> {
+/** Starts a fake gateway on `port` of the loopback interface. @param port - @default 0 (a free one) */
+export async function startFakeGateway(port = 0): Promise<FakeGateway> {
   const histories = new Map<string, JobEvent[]>()
   const queuedRefusals = new Map<string, string[]>()
   const live = new Set<LiveSubscription>()
@@ -83,7 +86,9 @@ export async function startFakeGateway(): Promise<FakeGateway> {
     return gateway.ignoreCursor ? history : history.slice(-1).filter((event) => event.seq > since)
   }
   const answerError = (response: ServerResponse, code: string) =>
-    response
+    code == 'not_found' && gateway.plainNotFound
+      ? response.writeHead(404, { 'content-type': 'text/html' }).end('<h1>Not Found</h1>')
+      : response
       .writeHead(STATUS[code] ?? 400, { 'content-type': 'application/json' })
       .end(JSON.stringify({ error: { code, message: `[jobcast] ${code} (fake gateway)` } }))
 
@@ -162,7 +167,11 @@ export async function startFakeGateway(): Promise<FakeGateway> {
 
   const sockets = new WebSocketServer({ noServer: true })
   server.on('upgrade', (request, socket, head) => {
-    if (request.url != '/v1/ws') return socket.destroy()
+    // Another path gets a 404 as the gateway answers it (or a plain web server's page).
+    if (request.url != '/v1/ws') {
+      const body = gateway.plainNotFound ? '<h1>Not Found</h1>' : JSON.stringify({ error: { code: 'not_found', message: '[jobcast] no WebSocket endpoint (fake gateway)' } })
+      return socket.end(`HTTP/1.1 404 Not Found\r\nContent-Type: ${gateway.plainNotFound ? 'text/html' : 'application/json'}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
+    }
     sockets.handleUpgrade(request, socket, head, (webSocket) => sockets.emit('connection', webSocket, request))
   })
   sockets.on('connection', (webSocket) => {
@@ -208,7 +217,7 @@ export async function startFakeGateway(): Promise<FakeGateway> {
     })
   })
 
-  server.listen(0, '127.0.0.1')
+  server.listen(port, '127.0.0.1')
   await once(server, 'listening')
 
   const gateway: FakeGateway = {
@@ -216,6 +225,7 @@ export async function startFakeGateway(): Promise<FakeGateway> {
     asks: [],
     authorize: () => undefined,
     ignoreCursor: false,
+    plainNotFound: false,
     publish(event) {
       histories.set(event.id, [...(histories.get(event.id) ?? []), event])
       for (const subscription of [...live]) if (subscription.id == event.id) subscription.push(event)

@@ -8,7 +8,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs'
 import { runInNewContext } from 'node:vm'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { WebSocket } from 'ws'
 import {
   createClient,
@@ -33,6 +33,7 @@ beforeEach(async () => {
   timers = countedTimers()
 })
 afterEach(async () => {
+  vi.restoreAllMocks()
   await Promise.all(clients.splice(0).map((client) => client.close()))
   await gateway.close()
 })
@@ -42,7 +43,7 @@ const bundledCreateClient = (): typeof createClient => {
   const file = new URL('../dist/jobcast.iife.js', import.meta.url)
   if (!existsSync(file)) throw new Error('[jobcast] packages/client/dist/jobcast.iife.js is missing: run `npm run build` first')
   const code = readFileSync(file, 'utf8')
-  const page: Record<string, unknown> = { fetch, setTimeout, clearTimeout, queueMicrotask, AbortController, TextDecoder, DOMException }
+  const page: Record<string, unknown> = { fetch, setTimeout, clearTimeout, queueMicrotask, AbortController, TextDecoder, DOMException, console }
   page.globalThis = page
   runInNewContext(code, page)
   return (page.Jobcast as { createClient: typeof createClient }).createClient
@@ -235,6 +236,56 @@ describe.each(cases)('transport contract over $transport ($build)', ({ create, t
     gateway.publish(completed)
     await expect(client.waitForJob('job-1')).resolves.toEqual(completed)
     expect(asksFor('job-1').length).toBeGreaterThanOrEqual(2)
+    await client.close()
+    expect(timers.pending).toBe(0)
+  })
+
+  it.each([
+    ['the gateway', false],
+    ['a plain web server', true],
+  ])('a url where %s has no such route (a wrong base path) ends every wait with GatewayError at once', async (_, plainNotFound) => {
+    gateway.plainNotFound = plainNotFound
+    gateway.publish(ev('job-1', 'active'))
+    const url = gateway.url + '/jobcast'
+    const client = newClient({ url })
+    const startedAt = Date.now()
+    const errors = await Promise.all(['job-1', 'job-2'].map((id) => client.waitForJob(id).catch((error: unknown) => error)))
+    for (const error of errors) expect(error).toMatchObject({ name: 'GatewayError', code: 'not_found', url, jobId: undefined })
+    expect((errors[0] as Error).message).toBe(`[jobcast] no gateway at ${url} (404 on every transport): check url and the gateway's base path`)
+    // Not a job that is missing: no not-found grace, no ask reached the gateway's routes.
+    expect(Date.now() - startedAt).toBeLessThan(GRACE)
+    expect(gateway.asks).toEqual([])
+    expect(client.state).toBe('idle')
+    await client.close()
+    expect(timers.pending).toBe(0)
+  })
+
+  it('nothing listening: unavailable with one console warning, retrying; the wait settles once the gateway listens', async () => {
+    const port = Number(new URL(gateway.url).port)
+    await gateway.close()
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {})
+    const changes: StateChange[] = []
+    const client = newClient({ onStateChange: (change) => changes.push(change) })
+    const { updates, outcome } = waitRecording(client, 'job-1')
+    await until(() => client.state == 'unavailable')
+    expect(changes.at(-1)).toEqual({ state: 'unavailable', previous: 'connecting', transport: undefined, reason: 'unreachable' })
+    expect(client.transport).toBeUndefined()
+    expect(warn).toHaveBeenCalledTimes(1)
+    expect(warn.mock.calls[0]![0]).toBe(
+      `[jobcast] cannot reach ${gateway.url} over ${transport}: nothing listening, or CORS/origin refused (--cors-origin)`,
+    )
+    // More failed runs: the state stays, the warning is not repeated.
+    await sleep(300)
+    expect(client.state).toBe('unavailable')
+    expect(changes.at(-1)!.state).toBe('unavailable')
+    expect(warn).toHaveBeenCalledTimes(1)
+    gateway = await startFakeGateway(port)
+    const completed = ev('job-1', 'completed')
+    gateway.publish(completed)
+    await expect(outcome).resolves.toEqual(completed)
+    expect(updates).toEqual([completed])
+    expect(changes.at(-1)).toMatchObject({ state: 'connected', previous: 'unavailable', transport })
+    expect(warn).toHaveBeenCalledTimes(1)
     await client.close()
     expect(timers.pending).toBe(0)
   })

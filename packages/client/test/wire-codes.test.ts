@@ -14,15 +14,16 @@ const documented = new Map(
 )
 
 /** The words of the column for each action of the table. */
-const WORDS: Record<WireCodeAction, string> = { retry: 'retry', token: 'new token', fatal: 'fatal' }
+const WORDS: Record<WireCodeAction, string> = { retry: 'retry', token: 'new token', route: 'gateway error', fatal: 'fatal' }
 
 /** Codes that never reach the table: the transports handle them (a 404 is "unknown", a close reconnects). */
 const BY_TRANSPORTS: Record<string, string> = { job_not_found: 'wait', frame_too_large: 'reconnect', slow_consumer: 'reconnect' }
 
 describe('wire codes', () => {
-  it('retries passing faults, asks a new token on expiry, and is fatal otherwise (unknown codes included)', () => {
+  it('retries passing faults, asks a new token on expiry, fails the transport on a missing route, and is fatal otherwise (unknown codes included)', () => {
     for (const code of ['bus_unavailable', 'rate_limited', 'shutting_down', 'internal', 'too_many_connections']) expect(wireCodeAction(code)).toBe('retry')
     expect(wireCodeAction('token_expired')).toBe('token')
+    expect(wireCodeAction('not_found')).toBe('route')
     for (const code of ['unauthorized', 'forbidden', 'invalid_job_id', 'bad_cursor', 'too_many_subscriptions', 'attempts', 'no_such_code', '']) {
       expect(wireCodeAction(code)).toBe('fatal')
     }

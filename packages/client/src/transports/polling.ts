@@ -1,6 +1,6 @@
 import { parseRetryAfter, pollDelay } from '../backoff.js'
 import type { JobEvent } from '../protocol.js'
-import { authorization, readRefusal, type TransportFactory } from './transport.js'
+import { authorization, missingRoute, readRefusal, type TransportFactory } from './transport.js'
 
 /** The polling of one job. */
 interface JobPoll {
@@ -26,6 +26,8 @@ interface JobPoll {
  */
 export const polling: TransportFactory = ({ settings_: settings, sink_: sink, token_: token }) => {
   const polls = new Map<string, JobPoll>()
+  /** The gateway answered a request of this connection. */
+  let answered = false
   const { page_: page, network_: network } = settings
   const hidden = () => page?.visibilityState == 'hidden'
 
@@ -48,20 +50,22 @@ export const polling: TransportFactory = ({ settings_: settings, sink_: sink, to
         // (Fetch standard, "HTTP-network-or-cache fetch"); the gateway answers no-cache.
         signal: controller.signal,
       })
+      const status = response.status
+      const refusal = status < 400 ? undefined : await readRefusal(response)
+      // Not an answer about the job: the `url` reaches no gateway.
+      if (missingRoute(refusal)) return sink.fail_(true)
+      answered = true
       sink.alive_()
       retryAfter = parseRetryAfter(response.headers.get('retry-after'))
-      const status = response.status
       if (status == 200) {
         const job = (await response.json()) as JobEvent
         jobPoll.cursor_ = job.seq
         sink.event_(job)
       }
-      // 200, 304 and 404 also tell whether the job exists (and that the token was accepted).
-      if (status < 400 || status == 404) sink.exists_(id, status != 404)
-      else {
-        const refusal = await readRefusal(response)
-        if (refusal) return sink.error_(id, refusal.code, refusal.message)
-      }
+      // 200, 304 and 404 (job_not_found, a missing route returned above) also tell whether the
+      // job exists (and that the token was accepted).
+      if (status < 400 || status == 404) sink.exists_(id, status < 400)
+      else if (refusal) return sink.error_(id, refusal.code, refusal.message)
     } catch {
       // Network error, or aborted (checked below).
     }
@@ -69,6 +73,9 @@ export const polling: TransportFactory = ({ settings_: settings, sink_: sink, to
     if (jobPoll.controller_ != controller) return
     settings.clearTimeout(jobPoll.timer_)
     if (polls.get(id) != jobPoll) return
+    // Polling rides out failed requests once the gateway has answered; before that (nothing
+    // listening, CORS refused), it fails like a push transport that never came up.
+    if (!answered) return sink.fail_()
     if (retryAfter) jobPoll.unpaced_ = 0
     const delay = pollDelay(retryAfter, retryAfter ? 0 : jobPoll.unpaced_++, settings.poll)
     jobPoll.timer_ = settings.setTimeout(() => poll(id, jobPoll), delay * (hidden() ? settings.hiddenSlowdown : 1))

@@ -1,5 +1,5 @@
 import { createParser, type EventSourceMessage } from 'eventsource-parser'
-import { authorization, dispatch, readRefusal, type TransportFactory } from './transport.js'
+import { authorization, dispatch, missingRoute, readRefusal, type TransportFactory } from './transport.js'
 
 /** Jobs per stream: the gateway's default `--max-jobs-per-stream`. */
 const JOBS_PER_STREAM = 100
@@ -54,6 +54,7 @@ export const sse: TransportFactory = ({ settings_: settings, sink_: sink, token_
         // The stream ended: a drop, reported below.
       } else {
         const refusal = await readRefusal(response)
+        if (missingRoute(refusal)) return sink.fail_(true)
         if (refusal) return ids.forEach((id) => sink.error_(id, refusal.code, refusal.message))
         // Retryable: reconnect with backoff like any drop (or fall back if it never worked).
       }

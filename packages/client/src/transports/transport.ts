@@ -24,9 +24,10 @@ export interface TransportSink {
   error_(id: string, code: string, message: string): void
   /**
    * The connection is gone, never came up, or went silent; the client reconnects (if it ever
-   * delivered) or falls back to the next transport.
+   * delivered) or falls back to the next transport. `noRoute`: the server answered that it has
+   * no such route (see {@link missingRoute}), so the client's `url` is wrong.
    */
-  fail_(): void
+  fail_(noRoute?: boolean): void
 }
 
 /** One connection's worth of a transport, carrying any number of jobs. */
@@ -61,17 +62,22 @@ export interface Refusal {
  * The code and message of a failed response (`{"error":{"code","message"}}`) that asking again
  * later will not cure (wire-codes.ts), for `sink.error_`; `undefined` for a retryable one. Any
  * other body comes from something between the client and the gateway (a proxy, a balancer
- * during a restart): a refusal of the token if 401/403, else a passing fault (`internal`).
+ * during a restart, a web server with no gateway behind the `url`): a refusal of the token if
+ * 401/403, no such route if 404, else a passing fault (`internal`).
  * @internal
  */
 export const readRefusal = async (response: Response): Promise<Refusal | undefined> => {
   const body = (await response.json().catch(() => undefined)) as { error?: Refusal } | undefined
+  const status = response.status
   const refusal = body?.error ?? {
-    code: response.status == 403 ? 'forbidden' : response.status == 401 ? 'unauthorized' : 'internal',
+    code: status == 403 ? 'forbidden' : status == 401 ? 'unauthorized' : status == 404 ? 'not_found' : 'internal',
     message: '',
   }
   return wireCodeAction(refusal.code) == 'retry' ? undefined : refusal
 }
+
+/** Is a refusal the answer to a route the server does not have (wire-codes.ts, `route`)? @internal */
+export const missingRoute = (refusal: Refusal | undefined): boolean => !!refusal && wireCodeAction(refusal.code) == 'route'
 
 /** `Authorization` header for a token, if any. @internal */
 export const authorization = (token?: string): Record<string, string> => (token ? { authorization: 'Bearer ' + token } : {})

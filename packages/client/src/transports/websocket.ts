@@ -12,6 +12,8 @@ export const websocket: TransportFactory = ({ settings_: settings, sink_: sink, 
   const cursors = new Map<string, number>()
   let socket: WebSocketLike | undefined
   let open = false
+  /** The handshake was answered 404: no such route at the `url`. */
+  let noRoute = false
   let lastFrameAt = 0
   let silenceTimer: unknown
 
@@ -53,8 +55,10 @@ export const websocket: TransportFactory = ({ settings_: settings, sink_: sink, 
     }
     // A close code of 1008 (origin/limits) or 1012 (restart) is handled alike: the client
     // reconnects if this socket ever delivered, else falls back.
-    socket.onclose = sink.fail_
-    socket.onerror = () => {}
+    socket.onclose = () => sink.fail_(noRoute)
+    // Browsers hide why a handshake failed; `ws` (Node) names the status in the error message,
+    // so a 404 there tells a wrong `url` apart as the HTTP transports do.
+    socket.onerror = (event?: { message?: string }) => (noRoute = / 404$/.test(event?.message!))
   } catch {
     // No WebSocket on this platform, or a URL it refuses: fail after this call returns, as a
     // refused connection would.
