@@ -1,13 +1,15 @@
 #!/usr/bin/env node
 /**
  * `jobcast-gateway`: parse flags/env, start the gateway, shut down gracefully on
- * SIGTERM/SIGINT within the shutdown bound.
+ * SIGTERM/SIGINT (or when `npm exec` that started it is gone) within the shutdown bound.
  */
+import { readFileSync } from 'node:fs'
 import type { AuthSetup } from './auth/authorizer-from-config.js'
 import { authorizerFromConfig, gatewayOptionsFromConfig, securityFromConfig } from './cli-options.js'
 import { describeRedisTarget } from './bus/redis-connection.js'
-import { helpText, parseConfig, redisSettingsOf, type GatewayConfig } from './config.js'
-import { createGateway, type GatewayOptions } from './create-gateway.js'
+import { ConfigError, helpText, parseConfig, redisSettingsOf, secretFlagWarnings, type GatewayConfig } from './config.js'
+import { createGateway, type Gateway } from './create-gateway.js'
+import { isJobcastError } from './errors.js'
 import { createDemo } from './demo/demo-routes.js'
 
 /** Frames the open-mode warning so it cannot be missed in a log. */
@@ -16,29 +18,68 @@ function loud(text: string): string {
   return `\n${bar}\n${text}\n${bar}\n`
 }
 
+/** The package's version, for `--version`. */
+function packageVersion(): string {
+  const manifest: unknown = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'))
+  return (manifest as { version: string }).version
+}
+
+/**
+ * A configuration error is the user's to fix: one `[jobcast]` line and exit code 2, never a
+ * stack trace. Anything else is a bug in the gateway and keeps its stack.
+ */
+function exitOnConfigError(error: unknown): never {
+  if (error instanceof ConfigError || (isJobcastError(error) && error.code === 'invalid_config')) {
+    const message = error.message.startsWith('[jobcast] ') ? error.message : `[jobcast] ${error.message}`
+    console.error(message.split('\n')[0])
+    process.exit(2)
+  }
+  throw error
+}
+
+/**
+ * `npm exec`/`npx` run the CLI under `sh -c`, and forward SIGTERM/SIGINT only to that shell,
+ * which dies without passing them on: the gateway would be orphaned. Started that way, it treats
+ * losing its parent as the stop signal.
+ */
+function stopWhenOrphaned(stop: (reason: string) => void): void {
+  if (process.env.npm_command !== 'exec') return
+  const parent = process.ppid
+  const watch = setInterval(() => {
+    if (process.ppid === parent) return
+    clearInterval(watch)
+    stop('npm exec stopped')
+  }, ORPHAN_CHECK_MS)
+  watch.unref()
+}
+
+/** How often a gateway started by `npm exec` checks that its parent still runs, ms. */
+const ORPHAN_CHECK_MS = 500
+
 async function main(): Promise<void> {
+  const argv = process.argv.slice(2)
   let config: GatewayConfig
-  try {
-    config = parseConfig(process.argv.slice(2), process.env)
-  } catch (error) {
-    console.error(error instanceof Error ? error.message : String(error))
-    process.exit(2)
-  }
-  if (config.help) {
-    process.stdout.write(helpText())
-    return
-  }
   let auth: AuthSetup
-  let options: GatewayOptions
+  let gateway: Gateway
+  let demo: ReturnType<typeof createDemo> | undefined
   try {
+    config = parseConfig(argv, process.env)
+    if (config.help) {
+      process.stdout.write(helpText())
+      return
+    }
+    if (config.version) {
+      console.log(packageVersion())
+      return
+    }
+    for (const warning of secretFlagWarnings(argv)) console.warn(warning)
     auth = authorizerFromConfig(config)
-    options = gatewayOptionsFromConfig(config, auth.authorizer, securityFromConfig(config))
+    const options = gatewayOptionsFromConfig(config, auth.authorizer, securityFromConfig(config))
+    demo = config.demo ? createDemo() : undefined
+    gateway = createGateway({ ...options, extraRoutes: demo?.routes })
   } catch (error) {
-    console.error(error instanceof Error ? error.message : String(error))
-    process.exit(2)
+    exitOnConfigError(error)
   }
-  const demo = config.demo ? createDemo() : undefined
-  const gateway = createGateway({ ...options, extraRoutes: demo?.routes })
   let url: string
   try {
     ;({ url } = await gateway.listen(config.port, config.host))
@@ -87,6 +128,8 @@ async function main(): Promise<void> {
   }
   process.on('SIGTERM', () => stop('SIGTERM'))
   process.on('SIGINT', () => stop('SIGINT'))
+  // A Ctrl-C reaches both the gateway and npm, which then kills the shell: one shutdown, not two.
+  stopWhenOrphaned((reason) => stopping || stop(reason))
 }
 
 void main()
