@@ -4,13 +4,9 @@
  * SIGTERM/SIGINT (or when `npm exec` that started it is gone) within the shutdown bound.
  */
 import { readFileSync } from 'node:fs'
-import type { AuthSetup } from './auth/authorizer-from-config.js'
-import { authorizerFromConfig, gatewayOptionsFromConfig, securityFromConfig } from './cli-options.js'
+import { gatewayFromConfig, type ConfiguredGateway } from './cli-options.js'
 import { describeRedisTarget } from './bus/redis-connection.js'
-import { ConfigError, helpText, parseConfig, redisSettingsOf, secretFlagWarnings, type GatewayConfig } from './config.js'
-import { createGateway, type Gateway } from './create-gateway.js'
-import { isJobcastError } from './errors.js'
-import { createDemo } from './demo/demo-routes.js'
+import { helpText, isConfigError, parseConfig, redisSettingsOf, secretFlagWarnings, type GatewayConfig } from './config.js'
 
 /** Frames the open-mode warning so it cannot be missed in a log. */
 function loud(text: string): string {
@@ -29,7 +25,7 @@ function packageVersion(): string {
  * stack trace. Anything else is a bug in the gateway and keeps its stack.
  */
 function exitOnConfigError(error: unknown): never {
-  if (error instanceof ConfigError || (isJobcastError(error) && error.code === 'invalid_config')) {
+  if (isConfigError(error)) {
     const message = error.message.startsWith('[jobcast] ') ? error.message : `[jobcast] ${error.message}`
     console.error(message.split('\n')[0])
     process.exit(2)
@@ -59,9 +55,7 @@ const ORPHAN_CHECK_MS = 500
 async function main(): Promise<void> {
   const argv = process.argv.slice(2)
   let config: GatewayConfig
-  let auth: AuthSetup
-  let gateway: Gateway
-  let demo: ReturnType<typeof createDemo> | undefined
+  let configured: ConfiguredGateway
   try {
     config = parseConfig(argv, process.env)
     if (config.help) {
@@ -73,13 +67,11 @@ async function main(): Promise<void> {
       return
     }
     for (const warning of secretFlagWarnings(argv)) console.warn(warning)
-    auth = authorizerFromConfig(config)
-    const options = gatewayOptionsFromConfig(config, auth.authorizer, securityFromConfig(config))
-    demo = config.demo ? createDemo() : undefined
-    gateway = createGateway({ ...options, extraRoutes: demo?.routes })
+    configured = gatewayFromConfig(config)
   } catch (error) {
     exitOnConfigError(error)
   }
+  const { auth, gateway, demo } = configured
   let url: string
   try {
     ;({ url } = await gateway.listen(config.port, config.host))

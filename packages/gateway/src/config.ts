@@ -8,6 +8,7 @@
 import { DEFAULT_BULLMQ_JOB_ID } from './bullmq/job-id.js'
 import { DEFAULT_BULL_PREFIX } from './bullmq/keys.js'
 
+import { isJobcastError } from './errors.js'
 import { checkRedisSettings, type RedisConnectionSettings, type RedisSettingLabels } from './bus/redis-connection.js'
 
 /** Everything the CLI needs to start a gateway. */
@@ -101,6 +102,14 @@ export interface GatewayConfig {
 /** A flag or environment variable the gateway cannot use; the message says how to fix it. */
 export class ConfigError extends Error {
   override name = 'ConfigError'
+}
+
+/**
+ * Whether an error is the user's to fix (a bad flag, env var or option value): a
+ * {@link ConfigError} or the library's `invalid_config`, as opposed to a bug in the gateway.
+ */
+export function isConfigError(error: unknown): error is Error {
+  return error instanceof ConfigError || (isJobcastError(error) && error.code === 'invalid_config')
 }
 
 /** Longest delay Node's timers accept, ms; a longer one silently becomes 1 ms. */
