@@ -21,13 +21,12 @@ function packageVersion(): string {
 }
 
 /**
- * A configuration error is the user's to fix: one `[jobcast]` line and exit code 2, never a
- * stack trace. Anything else is a bug in the gateway and keeps its stack.
+ * A configuration error is the user's to fix: its `[jobcast]` message (one line for a bad value)
+ * and exit code 2, never a stack trace. Anything else is a bug in the gateway and keeps its stack.
  */
 function exitOnConfigError(error: unknown): never {
   if (isConfigError(error)) {
-    const message = error.message.startsWith('[jobcast] ') ? error.message : `[jobcast] ${error.message}`
-    console.error(message.split('\n')[0])
+    console.error(error.message.startsWith('[jobcast] ') ? error.message : `[jobcast] ${error.message}`)
     process.exit(2)
   }
   throw error
