@@ -163,6 +163,7 @@ describe('the built jobcast-gateway', () => {
     [['--heartbeat', '-5'], '[jobcast] --heartbeat must be a whole number of milliseconds from 1 to 2147483647, got -5'],
     [['--tll', '5'], '[jobcast] unknown option "--tll": did you mean --ttl? run jobcast-gateway --help for the list'],
     [['--port'], '[jobcast] --port needs a value: see --help'],
+    [['--host', '999.1.1.1'], '[jobcast] --host 999.1.1.1 (or JOBCAST_HOST) is not an address of this machine: use 127.0.0.1, 0.0.0.0 (all interfaces) or one of its own addresses'],
     [['--redis-url', 'redis://127.0.0.1:1', '--bullmq', 'emails', '--bullmq-job-id', 'emails'], '[jobcast] the BullMQ job id template "emails" has no {id}: use e.g. "{queue}:{id}"'],
   ])('%j: one line on stderr, exit code 2', async (args, line) => {
     expect(existsSync(cli), '[jobcast] packages/gateway/dist/cli.js is missing: run npm run build (npm test does)').toBe(true)

@@ -32,6 +32,9 @@ function exitOnConfigError(error: unknown): never {
   throw error
 }
 
+/** How often a gateway started by `npm exec` checks that its parent still runs, ms. */
+const ORPHAN_CHECK_MS = 500
+
 /**
  * `npm exec`/`npx` run the CLI under `sh -c`, and forward SIGTERM/SIGINT only to that shell,
  * which dies without passing them on: the gateway would be orphaned. Started that way, it treats
@@ -47,9 +50,6 @@ function stopWhenOrphaned(stop: (reason: string) => void): void {
   }, ORPHAN_CHECK_MS)
   watch.unref()
 }
-
-/** How often a gateway started by `npm exec` checks that its parent still runs, ms. */
-const ORPHAN_CHECK_MS = 500
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2)
@@ -76,13 +76,17 @@ async function main(): Promise<void> {
     ;({ url } = await gateway.listen(config.port, config.host))
   } catch (error) {
     const code = (error as { code?: string }).code
+    // Only resolving the address tells a bad --host from a good one: it is a bad value all the same.
+    const badHost = code === 'ENOTFOUND' || code === 'EADDRNOTAVAIL'
     console.error(
       code === 'EADDRINUSE'
         ? `[jobcast] port ${config.port} is in use: pick another with --port or JOBCAST_PORT`
-        : `[jobcast] could not listen on ${config.host}:${config.port}: ${String(error)}`,
+        : badHost
+          ? `[jobcast] --host ${config.host} (or JOBCAST_HOST) is not an address of this machine: use 127.0.0.1, 0.0.0.0 (all interfaces) or one of its own addresses`
+          : `[jobcast] could not listen on ${config.host}:${config.port}: ${String(error)}`,
     )
     await gateway.close()
-    process.exit(1)
+    process.exit(badHost ? 2 : 1)
   }
   const redis = config.demo ? undefined : redisSettingsOf(config)
   const mode = gateway.bus.kind === 'redis' && redis ? `redis (${describeRedisTarget(redis)}, prefix ${config.prefix})` : 'embedded (in-memory bus, no Redis)'
