@@ -3,7 +3,8 @@ import { authorizerFromConfig as authFromConfig, type AuthSetup } from './auth/a
 import type { Authorizer } from './auth/authorizer.js'
 import { describeRedisTarget } from './bus/redis-connection.js'
 import { ConfigError, redisSettingsOf, type GatewayConfig } from './config.js'
-import type { GatewayOptions } from './create-gateway.js'
+import { createGateway, type Gateway, type GatewayOptions } from './create-gateway.js'
+import { createDemo, type Demo } from './demo/demo-routes.js'
 import { createSecurityHooks, parsePollRate, parseSubscribeRate, type SecurityHooks } from './limits/security-hooks.js'
 
 /**
@@ -24,18 +25,26 @@ export function authorizerFromConfig(config: GatewayConfig): AuthSetup {
   })
 }
 
-/** CORS, per-IP limits and the WebSocket upgrade check from the configuration. */
+/**
+ * CORS, per-IP limits and the WebSocket upgrade check from the configuration.
+ * @throws ConfigError for a malformed origin or rate (the limits' own message, naming the flag)
+ */
 export function securityFromConfig(config: GatewayConfig): SecurityHooks {
-  return createSecurityHooks({
-    corsOrigins: config.corsOrigins,
-    maxConnectionsPerIp: config.maxConnectionsPerIp,
-    maxSsePerIp: config.maxSsePerIp,
-    maxSocketsPerIp: config.maxSocketsPerIp,
-    maxSockets: config.maxSockets,
-    ...parsePollRate(config.pollRate),
-    ...parseSubscribeRate(config.subscribeRate),
-    trustProxyHops: config.trustProxyHops,
-  })
+  try {
+    return createSecurityHooks({
+      corsOrigins: config.corsOrigins,
+      maxConnectionsPerIp: config.maxConnectionsPerIp,
+      maxSsePerIp: config.maxSsePerIp,
+      maxSocketsPerIp: config.maxSocketsPerIp,
+      maxSockets: config.maxSockets,
+      ...parsePollRate(config.pollRate),
+      ...parseSubscribeRate(config.subscribeRate),
+      trustProxyHops: config.trustProxyHops,
+    })
+  } catch (error) {
+    // The limits check their settings with plain errors; here they are the user's to fix.
+    throw new ConfigError(error instanceof Error ? error.message : String(error), { cause: error })
+  }
 }
 
 /**
@@ -66,4 +75,26 @@ export function gatewayOptionsFromConfig(config: GatewayConfig, authorizer: Auth
     requestTimeoutMs: config.requestTimeoutMs,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
   }
+}
+
+/** A gateway built from the configuration, not listening yet. */
+export interface ConfiguredGateway {
+  /** The authorizer chosen, with its one-line summary and any open-mode warning. */
+  readonly auth: AuthSetup
+  /** The gateway; nothing listens until `listen()`. */
+  readonly gateway: Gateway
+  /** The demo routes and jobs with `--demo`. @default undefined */
+  readonly demo: Demo | undefined
+}
+
+/**
+ * Everything the CLI starts, built from the configuration without listening: the one path from
+ * flags to a gateway, so a test can drive every flag through it.
+ * @throws an error {@link isConfigError} accepts for anything the user must fix
+ */
+export function gatewayFromConfig(config: GatewayConfig): ConfiguredGateway {
+  const auth = authorizerFromConfig(config)
+  const options = gatewayOptionsFromConfig(config, auth.authorizer, securityFromConfig(config))
+  const demo = config.demo ? createDemo() : undefined
+  return { auth, gateway: createGateway({ ...options, extraRoutes: demo?.routes }), demo }
 }
