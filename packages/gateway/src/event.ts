@@ -244,23 +244,3 @@ export function parseBusMessage(
   const event = canonical<JobEvent>(value, seq as number)
   return { event, json: JSON.stringify(event) }
 }
-
-/**
- * Per-consumer ordering gate: accepts a seq only when it is greater than every seq accepted
- * before, so each event passes at most once and in increasing order.
- */
-export class SeqGate {
-  /** Highest seq accepted so far (`0` = none). */
-  last: number
-  /** @param since - seqs up to and including this are treated as already seen @default 0 */
-  constructor(since = 0) {
-    this.last = since
-  }
-
-  /** Records `seq` and returns true when it is new; false for a duplicate or an older event. */
-  accept(seq: number): boolean {
-    if (seq <= this.last) return false
-    this.last = seq
-    return true
-  }
-}
