@@ -2,7 +2,7 @@
  * A complete gateway: bus, hub, HTTP app and WebSocket endpoint, listening on its own server
  * or attached to yours, with a bounded graceful shutdown.
  */
-import type { IncomingMessage, Server, ServerResponse } from 'node:http'
+import type { IncomingMessage, Server } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { getRequestListener } from '@hono/node-server'
@@ -18,8 +18,7 @@ import { JobHub } from './hub.js'
 import { createSecurityHooks, type SecurityHooks, type SecurityOptions } from './limits/security-hooks.js'
 import { createOwnServer } from './own-server.js'
 import { ConnectionRegistry } from './registry.js'
-import { createSseRouteDeps, type SseRouteSettings } from './routes/events-sse.js'
-import { createNodeSseHandler } from './routes/sse-node.js'
+import type { SseRouteSettings } from './sse/resolve-sse.js'
 import { WsServer, type UpgradeCheck } from './ws/server.js'
 
 /** Passed to route hooks so they can publish or watch. */
@@ -110,9 +109,8 @@ export interface GatewayOptions {
   /** Bound on `close()`, ms: past it remaining sockets are destroyed. @default 5000 */
   shutdownTimeoutMs?: number
   /**
-   * Your own middleware, added before the routes (after those of `security`). Without it the
-   * gateway serves its SSE routes before hono (the same route and limits, ~2.5 KiB less memory
-   * per idle stream); with it, SSE goes through hono too, so your middleware sees every request.
+   * Your own middleware, added before the routes (after those of `security`); it sees every
+   * request, SSE streams included.
    * @default none
    */
   beforeRoutes?: (app: Hono, context: GatewayContext) => void
@@ -180,7 +178,6 @@ export function createGateway(options: GatewayOptions): Gateway {
   const context: GatewayContext = { bus, hub }
   const registry = new ConnectionRegistry()
   const maxBufferedBytes = options.maxBufferedBytes ?? 1_048_576
-  // What both SSE front ends (hono routes, Node fast path) are built from.
   const sseSettings: SseRouteSettings = {
     hub,
     authorizer,
@@ -213,17 +210,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     pingIntervalMs: options.wsPingIntervalMs ?? 30_000,
     checkUpgrade: options.checkUpgrade ?? security?.checkUpgrade,
   })
-  const honoListener = getRequestListener(app.fetch)
-  // SSE below hono, unless middleware of the caller's must see every request (sse-node.ts).
-  const sseFastPath =
-    options.beforeRoutes === undefined
-      ? createNodeSseHandler(createSseRouteDeps(sseSettings), security)
-      : undefined
-  const listener = sseFastPath
-    ? (req: IncomingMessage, res: ServerResponse): void => {
-        if (!sseFastPath(req, res)) void honoListener(req, res)
-      }
-    : honoListener
+  // Every request goes through the app, as it does where the app is mounted elsewhere.
+  const listener = getRequestListener(app.fetch)
   const servers = new Set<Server>()
   let closing: Promise<void> | undefined
 
@@ -293,8 +281,8 @@ export function createGateway(options: GatewayOptions): Gateway {
   }
 }
 
-/** Hooks from options, or the hooks given (`'admitSse' in`: built by createSecurityHooks). */
+/** Hooks from options, or the hooks given (`'checkUpgrade' in`: built by createSecurityHooks). */
 function securityHooks(security: SecurityOptions | SecurityHooks | undefined): SecurityHooks {
-  if (security !== undefined && 'admitSse' in security) return security
+  if (security !== undefined && 'checkUpgrade' in security) return security
   return createSecurityHooks(security ?? {})
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import type { BusEvent } from '../src/bus/bus.js'
-import { multiJobDataPart, singleJobFrame } from '../src/routes/sse-stream.js'
-import { SSE_OPEN, SSE_PING, formatSeq, parseCursor, parseSeqCursor, sseMessage, sseNamed, sseRetry } from '../src/sse.js'
+import { multiJobDataPart, singleJobFrame } from '../src/sse/sse-stream.js'
+import { SSE_OPEN, SSE_PING, formatSeq, parseCursor, parseSeqCursor, sseMessage, sseNamed, sseRetry } from '../src/sse/frames.js'
 
 describe('SSE framing', () => {
   it('writes the fixed frames byte for byte', () => {

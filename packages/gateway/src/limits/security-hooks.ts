@@ -5,14 +5,13 @@
  * total). `createGateway()` applies them by default (its `security` option); spread them
  * yourself (`createGateway({ ...createSecurityHooks(options), authorizer })`) to share them.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
 import type { Hono } from 'hono'
-import type { ErrorCode } from '../protocol.js'
 import { clientIpOf } from './client-ip.js'
 import { createConnectionCounter, type ConnectionCounter } from './connection-counter.js'
-import { allowedOrigin, corsFor, corsMiddleware } from './cors.js'
-import { connectionLimitMiddleware, holdUntilClosed, rateLimitMessage, rateLimitMiddleware, tooManyStreamsMessage, type RateLimitRoute } from './http-guards.js'
+import { corsMiddleware } from './cors.js'
+import { connectionLimitMiddleware, rateLimitMiddleware, type RateLimitRoute } from './http-guards.js'
 import { createOriginPolicy, type OriginPolicy } from './origin-policy.js'
 import { createRateLimiter } from './rate-limiter.js'
 import { requestOriginOf } from './request-origin.js'
@@ -97,22 +96,6 @@ export const DEFAULT_SECURITY = Object.freeze({
   trustProxyHops: 0,
 })
 
-/** The answer of {@link SecurityHooks.admitSse}. */
-export type SseAdmission =
-  | {
-      readonly ok: true
-      /** CORS headers to send with the response. */
-      readonly headers: Readonly<Record<string, string>>
-    }
-  | {
-      readonly ok: false
-      readonly status: number
-      readonly code: ErrorCode
-      readonly message: string
-      /** `Retry-After` and the CORS headers. */
-      readonly headers: Readonly<Record<string, string>>
-    }
-
 /** The hooks {@link createSecurityHooks} returns, shaped like the matching gateway options. */
 export interface SecurityHooks {
   /** The compiled origin allow-list (CORS and WebSocket upgrades). */
@@ -131,12 +114,6 @@ export interface SecurityHooks {
   beforeRoutes(app: Hono): void
   /** The WebSocket upgrade check: origin allow-list, then connections per IP. */
   checkUpgrade(req: IncomingMessage): UpgradeDecision & WsUpgradeDecision
-  /**
-   * What `beforeRoutes` does to an SSE request, for a gateway serving SSE below hono: CORS
-   * headers, then the subscription rate (`jobs` tokens), then the streams-per-IP cap, whose
-   * slot is given back when `res` closes.
-   */
-  admitSse(req: IncomingMessage, res: ServerResponse, jobs: number): SseAdmission
 }
 
 /** Builds the hooks; throws a `[jobcast]` error on a malformed origin. */
@@ -169,20 +146,6 @@ export function createSecurityHooks(options: SecurityOptions = {}): SecurityHook
       const sse = connectionLimitMiddleware(sseConnections, o.trustProxyHops)
       app.use('/v1/jobs/:id/events', rateLimitMiddleware(subscribes, o.trustProxyHops, subscribeRoute), sse)
       app.use('/v1/events', rateLimitMiddleware(subscribes, o.trustProxyHops, { ...subscribeRoute, cost: (c) => c.req.queries('id')?.length ?? 1 }), sse)
-    },
-    admitSse(req, res, jobs) {
-      const cors = corsFor(allowedOrigin(origins, requestOriginOf(req, o.trustProxyHops)))
-      const ip = clientIpOf(req, o.trustProxyHops)
-      const rate = subscribes.take(ip, jobs)
-      if (!rate.ok) {
-        const headers = { 'retry-after': String(rate.retryAfterSec), ...cors }
-        return { ok: false, status: 429, code: 'rate_limited', message: rateLimitMessage(subscribeRoute, rate.retryAfterSec), headers }
-      }
-      if (!sseConnections.tryAcquire(ip)) {
-        return { ok: false, status: 429, code: 'too_many_connections', message: tooManyStreamsMessage('--max-sse-per-ip'), headers: { 'retry-after': '1', ...cors } }
-      }
-      holdUntilClosed(sseConnections, ip, res)
-      return { ok: true, headers: cors }
     },
     checkUpgrade: (req) => {
       const decision = guard({ ...requestOriginOf(req, o.trustProxyHops), ip: clientIpOf(req, o.trustProxyHops) })

@@ -5,7 +5,7 @@
 import type { Authorizer } from '../auth/authorizer.js'
 import type { JobHub } from '../hub.js'
 import { isTerminal, isValidJobId } from '../protocol.js'
-import { formatSeq } from '../sse.js'
+import { formatSeq } from '../sse/frames.js'
 import { authStatus, errorResponse } from './http-error.js'
 import { requestToken } from './token.js'
 
