@@ -3,7 +3,8 @@ import { authorizerFromConfig as authFromConfig, type AuthSetup } from './auth/a
 import type { Authorizer } from './auth/authorizer.js'
 import type { GatewayConfig } from './config.js'
 import type { GatewayOptions } from './create-gateway.js'
-import { createSecurityHooks, parsePollRate, parseSubscribeRate, type SecurityHooks } from './limits/security-hooks.js'
+import { createSecurityHooks, type SecurityHooks } from './admission/security-hooks.js'
+import { parsePollRate, parseSubscribeRate } from './rate-options.js'
 
 /**
  * Which authorizer the configuration asks for: JWT job tokens from `--secret`, `--public-key`

@@ -7,7 +7,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response'
 import type { Context } from 'hono'
-import { corsHeaders } from '../limits/cors.js'
+import { corsHeaders } from '../admission/http-admission.js'
 import { nodeBindings, nodeHeader } from '../node-bindings.js'
 import { resolveSse, SSE_DONE_HEADERS, SSE_HEADERS, type SseRequest, type SseRouteDeps } from '../sse/resolve-sse.js'
 import { startSseStream, type SseStreamOptions } from '../sse/sse-stream.js'

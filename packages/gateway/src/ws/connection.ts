@@ -8,7 +8,7 @@ import { publicError } from '../public-error.js'
 import type { BusEvent } from '../bus/bus.js'
 import type { JobHub, Watch, WatchHandler } from '../hub.js'
 import { isTerminal, type ErrorCode } from '../protocol.js'
-import type { RateDecision } from '../limits/rate-limiter.js'
+import type { RateDecision } from '../admission/rate-limiter.js'
 import { at } from '../timers.js'
 import { PONG_FRAME, errorFrame, jobFrame, parseClientFrame, subscribedFrame, unsubscribedFrame } from './frames.js'
 

@@ -1,23 +1,21 @@
 /**
- * Turns the browser-facing security settings into the gateway's hooks: `beforeRoutes`
- * (CORS, polling rate limit, SSE streams per IP), `checkUpgrade` (origin allow-list and
- * connections per IP for WebSockets) and `admitSocket` (TCP connections per IP and in
- * total). `createGateway()` applies them by default (its `security` option); spread them
- * yourself (`createGateway({ ...createSecurityHooks(options), authorizer })`) to share them.
+ * Turns the browser-facing security settings into the gateway's hooks, all backed by one
+ * admission decision (admission.ts): `beforeRoutes` (CORS, polling rate, SSE subscription
+ * rate and streams per IP), `checkUpgrade` (origin allow-list, connections per IP and the
+ * subscription rate for WebSockets) and `admitSocket` (TCP connections per IP and in total).
+ * `createGateway()` applies them by default (its `security` option); spread them yourself
+ * (`createGateway({ ...createSecurityHooks(options), authorizer })`) to share them.
  */
 import type { IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
 import type { Hono } from 'hono'
-import { clientIpOf } from './client-ip.js'
+import { createAdmission, type Admission, type AdmissionDecision } from './admission.js'
 import { createConnectionCounter, type ConnectionCounter } from './connection-counter.js'
-import { corsMiddleware } from './cors.js'
-import { connectionLimitMiddleware, rateLimitMiddleware, type RateLimitRoute } from './http-guards.js'
+import { admissionMiddleware } from './http-admission.js'
 import { createOriginPolicy, type OriginPolicy } from './origin-policy.js'
-import { createRateLimiter } from './rate-limiter.js'
-import { requestOriginOf } from './request-origin.js'
+import { createRateLimiter, type RateLimiter } from './rate-limiter.js'
+import { nodeRequestFacts } from './request-origin.js'
 import { createSocketGuard } from './socket-guard.js'
-import { createUpgradeGuard, type UpgradeDecision } from './upgrade-guard.js'
-import type { WsUpgradeDecision } from '../ws/server.js'
 
 /** Browser-facing limits. Every field has the CLI's default. */
 export interface SecurityOptions {
@@ -100,6 +98,8 @@ export const DEFAULT_SECURITY = Object.freeze({
 export interface SecurityHooks {
   /** The compiled origin allow-list (CORS and WebSocket upgrades). */
   readonly origins: OriginPolicy
+  /** The decision every hook asks. */
+  readonly admission: Admission
   /** WebSocket connections per IP (exposed for tests and metrics). */
   readonly wsConnections: ConnectionCounter
   /** SSE streams per IP. */
@@ -110,10 +110,15 @@ export interface SecurityHooks {
   readonly refusedSockets: number
   /** The server `connection` listener enforcing `maxSocketsPerIp` and `maxSockets`. */
   admitSocket(socket: Socket): void
-  /** Registers CORS, the polling rate limit and the SSE-streams-per-IP cap on the app. */
+  /** Registers the HTTP admission (CORS, polling rate, SSE rate and streams per IP) on the app. */
   beforeRoutes(app: Hono): void
   /** The WebSocket upgrade check: origin allow-list, then connections per IP. */
-  checkUpgrade(req: IncomingMessage): UpgradeDecision & WsUpgradeDecision
+  checkUpgrade(req: IncomingMessage): AdmissionDecision
+}
+
+/** A rate of `0` (or a non-finite one) turns a limit off: then no bucket is kept or asked. */
+function limiterFor(ratePerSec: number, burst: number): RateLimiter | undefined {
+  return ratePerSec > 0 && Number.isFinite(ratePerSec) ? createRateLimiter({ ratePerSec, burst }) : undefined
 }
 
 /** Builds the hooks; throws a `[jobcast]` error on a malformed origin. */
@@ -123,15 +128,17 @@ export function createSecurityHooks(options: SecurityOptions = {}): SecurityHook
   const wsConnections = createConnectionCounter({ maxPerIp: o.maxConnectionsPerIp })
   const sseConnections = createConnectionCounter({ maxPerIp: o.maxSsePerIp })
   const socketGuard = createSocketGuard({ maxPerIp: o.trustProxyHops > 0 ? 0 : o.maxSocketsPerIp, maxTotal: o.maxSockets })
-  const limiter = createRateLimiter({ ratePerSec: o.pollRatePerSec, burst: o.pollBurst })
-  const subscribes = createRateLimiter({ ratePerSec: o.subscribeRatePerSec, burst: o.subscribeBurst })
-  const subscribeLimited = o.subscribeRatePerSec > 0 && Number.isFinite(o.subscribeRatePerSec)
-  const guard = createUpgradeGuard({ origins, connections: wsConnections })
-  const subscribeRoute: RateLimitRoute = {
-    advice: 'too many subscriptions from this address: wait {s} s (Retry-After) and keep streams open instead of reopening them; the limit is --subscribe-rate',
-  }
+  const admission = createAdmission({
+    origins,
+    wsConnections,
+    sseConnections,
+    polls: limiterFor(o.pollRatePerSec, o.pollBurst),
+    subscribes: limiterFor(o.subscribeRatePerSec, o.subscribeBurst),
+  })
+  const trustProxyHops = o.trustProxyHops
   return {
     origins,
+    admission,
     wsConnections,
     sseConnections,
     sockets: socketGuard.sockets,
@@ -140,43 +147,10 @@ export function createSecurityHooks(options: SecurityOptions = {}): SecurityHook
     },
     admitSocket: socketGuard.admit,
     beforeRoutes(app) {
-      app.use('*', corsMiddleware(origins, { trustProxyHops: o.trustProxyHops }))
-      // `--poll-rate 0` turns limiting off: then the polling route runs no middleware of its own.
-      if (o.pollRatePerSec > 0 && Number.isFinite(o.pollRatePerSec)) app.use('/v1/jobs/:id', rateLimitMiddleware(limiter, o.trustProxyHops))
-      const sse = connectionLimitMiddleware(sseConnections, o.trustProxyHops)
-      app.use('/v1/jobs/:id/events', rateLimitMiddleware(subscribes, o.trustProxyHops, subscribeRoute), sse)
-      app.use('/v1/events', rateLimitMiddleware(subscribes, o.trustProxyHops, { ...subscribeRoute, cost: (c) => c.req.queries('id')?.length ?? 1 }), sse)
+      app.use('*', admissionMiddleware(admission, { trustProxyHops }))
     },
-    checkUpgrade: (req) => {
-      const decision = guard({ ...requestOriginOf(req, o.trustProxyHops), ip: clientIpOf(req, o.trustProxyHops) })
-      // `--subscribe-rate 0`: no per-socket admit closure to keep for the socket's lifetime.
-      if (!decision.ok || !subscribeLimited) return decision
-      const ip = decision.ip
-      return { ...decision, admitSubscribe: () => subscribes.take(ip) }
-    },
+    checkUpgrade: (req) => admission.admit({ ...nodeRequestFacts(req, trustProxyHops), kind: 'websocket' }),
   }
-}
-
-/**
- * Parses `--poll-rate`: `<per-second>` or `<per-second>:<burst>` (`20`, `5:10`, `0.5:3`, `0` = off).
- * Throws a `[jobcast]` error otherwise.
- */
-export function parsePollRate(text: string): { pollRatePerSec: number; pollBurst: number } {
-  const { rate, burst } = parseRate(text, '--poll-rate', '20:40')
-  return { pollRatePerSec: rate, pollBurst: burst }
-}
-
-/** Parses `--subscribe-rate` like {@link parsePollRate} (`50`, `50:500`, `0` = off). */
-export function parseSubscribeRate(text: string): { subscribeRatePerSec: number; subscribeBurst: number } {
-  const { rate, burst } = parseRate(text, '--subscribe-rate', '50:500')
-  return { subscribeRatePerSec: rate, subscribeBurst: burst }
-}
-
-function parseRate(text: string, flag: string, example: string): { rate: number; burst: number } {
-  const match = /^(\d+(?:\.\d+)?)(?::(\d+))?$/.exec(text.trim())
-  if (match === null) throw new Error(`[jobcast] ${flag} "${text}" is not a rate: use <per second>[:<burst>], e.g. ${example}`)
-  const rate = Number(match[1])
-  return { rate, burst: match[2] === undefined ? Math.max(1, Math.ceil(rate * 2)) : Number(match[2]) }
 }
 
 function stripUndefined<T extends object>(value: T): Partial<T> {

@@ -6,6 +6,7 @@
 import type { IncomingMessage } from 'node:http'
 import type { TLSSocket } from 'node:tls'
 import { nodeHeader } from '../node-bindings.js'
+import { clientIpOf } from './client-ip.js'
 
 /** Where a request was sent: its `Host` header and scheme. */
 export interface RequestSite {
@@ -46,4 +47,9 @@ export function readRequestOrigin(header: HeaderReader, encrypted: boolean, trus
 /** {@link readRequestOrigin} for a Node request. */
 export function requestOriginOf(req: IncomingMessage, trustProxyHops: number): RequestOrigin {
   return readRequestOrigin((name) => nodeHeader(req, name), (req.socket as Partial<TLSSocket>).encrypted === true, trustProxyHops)
+}
+
+/** What admission reads from a Node request: the client IP and the origin facts, in one place. */
+export function nodeRequestFacts(req: IncomingMessage, trustProxyHops: number): RequestOrigin & { readonly ip: string } {
+  return { ip: clientIpOf(req, trustProxyHops), ...requestOriginOf(req, trustProxyHops) }
 }
