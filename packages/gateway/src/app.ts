@@ -10,7 +10,7 @@ import { ConnectionRegistry } from './registry.js'
 import { sseRoute } from './routes/events-sse.js'
 import { healthz, readyz } from './routes/health.js'
 import { createIngestHandler, type IngestDeps } from './routes/ingest.js'
-import { errorResponse, statusForCode } from './routes/http-error.js'
+import { errorResponse, statusForCode } from './http-error.js'
 import { jobStatusHandler } from './routes/status.js'
 import { createSseRouteDeps } from './sse/resolve-sse.js'
 

@@ -7,7 +7,7 @@
 import type { BusEvent } from './bus/bus.js'
 import { droppedBusMessages, type DroppedMessages } from './bus/dropped-messages.js'
 import { ValidationError } from './errors.js'
-import { isValidJobId, type JobError, type JobEvent, type JobEventInput, type JobStatus } from './protocol.js'
+import { isValidJobId, JOB_ID_RULE, type JobError, type JobEvent, type JobEventInput, type JobStatus } from './protocol.js'
 
 /** Largest event JSON accepted from the bus or a producer, in bytes. */
 export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024
@@ -113,7 +113,7 @@ function throwProblem(problem: EventProblem, jobId: unknown): never {
 export function assertJobId(id: unknown): asserts id is string {
   if (!isValidJobId(id)) {
     const shown = typeof id === 'string' ? JSON.stringify(id.length > 140 ? `${id.slice(0, 140)}…` : id) : typeof id
-    throw new ValidationError('invalid_job_id', `invalid job id ${shown}: use 1–128 chars of [A-Za-z0-9._:@-]`, { field: 'id' })
+    throw new ValidationError('invalid_job_id', `invalid job id ${shown}: ${JOB_ID_RULE}`, { field: 'id' })
   }
 }
 

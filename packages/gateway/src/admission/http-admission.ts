@@ -12,7 +12,7 @@
 import type { IncomingMessage } from 'node:http'
 import type { Context, MiddlewareHandler } from 'hono'
 import { nodeBindings } from '../node-bindings.js'
-import { errorResponse } from '../routes/http-error.js'
+import { errorResponse } from '../http-error.js'
 import type { Admission, AdmissionKind } from './admission.js'
 import { CORS_ALLOW_HEADERS } from './cors.js'
 import { nodeRequestFacts, readRequestOrigin, type RequestOrigin } from './request-origin.js'

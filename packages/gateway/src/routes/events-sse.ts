@@ -12,7 +12,7 @@ import { nodeBindings, nodeHeader } from '../node-bindings.js'
 import { resolveSse, SSE_DONE_HEADERS, SSE_HEADERS, type SseRequest, type SseRouteDeps } from '../sse/resolve-sse.js'
 import { startSseStream, type SseStreamOptions } from '../sse/sse-stream.js'
 import { createWebSseSink } from '../sse/web-sink.js'
-import { errorResponse } from './http-error.js'
+import { errorResponse } from '../http-error.js'
 
 /**
  * The request as the route reads it. From the Node request when there is one: the web

@@ -5,10 +5,10 @@
  */
 import type { Authorizer } from '../auth/authorizer.js'
 import type { JobHub } from '../hub.js'
-import { isTerminal, isValidJobId, type ErrorCode } from '../protocol.js'
+import { isTerminal, isValidJobId, JOB_ID_RULE, type ErrorCode } from '../protocol.js'
 import type { ConnectionRegistry } from '../registry.js'
-import { authStatus } from '../routes/http-error.js'
-import { bearerToken, queryToken } from '../routes/token.js'
+import { authStatus } from '../http-error.js'
+import { bearerToken, queryToken } from '../auth/request-token.js'
 import { parseCursor, parseSeqCursor } from './frames.js'
 import { Heartbeat } from './heartbeat.js'
 import type { SseStreamOptions } from './sse-stream.js'
@@ -86,8 +86,6 @@ export const SSE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
 /** The headers of the 204 answer. */
 export const SSE_DONE_HEADERS: Readonly<Record<string, string>> = Object.freeze({ 'cache-control': 'no-cache' })
 
-const ID_RULE = 'use 1–128 characters of A-Z a-z 0-9 . _ : @ -'
-
 function fail(status: number, code: ErrorCode, message: string, headers?: Record<string, string>): SseOutcome {
   return { kind: 'error', status, code, message, headers }
 }
@@ -97,7 +95,7 @@ function parseRequest(deps: SseRouteDeps, request: SseRequest): { ids: string[];
   // Last-Event-ID header wins over `?lastEventId=` (EventSource sends the header on reconnect).
   const lastEventId = request.lastEventId ?? request.query.get('lastEventId')
   if (request.pathId !== undefined) {
-    if (!isValidJobId(request.pathId)) return fail(400, 'invalid_job_id', `invalid job id: ${ID_RULE}`)
+    if (!isValidJobId(request.pathId)) return fail(400, 'invalid_job_id', `invalid job id: ${JOB_ID_RULE}`)
     const since = parseSeqCursor(lastEventId)
     if (since === null) return fail(400, 'bad_cursor', 'Last-Event-ID must be the seq of the last event received (an integer)')
     return { ids: [request.pathId], cursor: [since] }
@@ -108,7 +106,7 @@ function parseRequest(deps: SseRouteDeps, request: SseRequest): { ids: string[];
     return fail(400, 'too_many_jobs', `${ids.length} jobs on one stream, the limit is ${deps.maxJobsPerStream}: split them over several streams`)
   }
   const bad = ids.findIndex((id) => !isValidJobId(id))
-  if (bad !== -1) return fail(400, 'invalid_job_id', `invalid job id ${JSON.stringify(String(ids[bad]).slice(0, 140))}: ${ID_RULE}`)
+  if (bad !== -1) return fail(400, 'invalid_job_id', `invalid job id ${JSON.stringify(String(ids[bad]).slice(0, 140))}: ${JOB_ID_RULE}`)
   if (new Set(ids).size !== ids.length) return fail(400, 'invalid_job_id', 'the same job id is listed twice: list each job once')
   const cursor = parseCursor(lastEventId, ids.length)
   if (cursor === null) {
