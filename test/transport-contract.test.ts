@@ -4,8 +4,8 @@
  *
  * The gateway runs mounted (`serve: 'mounted'`): its `app` routed inside another hono app on
  * a server of the test's own, with `handleUpgrade` for WebSockets, the path an application
- * embedding the gateway uses. `listen()` serves the same app through the same request
- * listener; one case below runs there too.
+ * embedding the gateway uses. `listen()` hands SSE requests to the same route code before
+ * hono (routes/events-sse.ts); the last case runs every transport there, as do the other suites.
  */
 import { get, type IncomingMessage } from 'node:http'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'

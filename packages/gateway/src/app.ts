@@ -12,7 +12,7 @@ import { healthz, readyz } from './routes/health.js'
 import { createIngestHandler, type IngestDeps } from './routes/ingest.js'
 import { errorResponse, statusForCode } from './http-error.js'
 import { jobStatusHandler } from './routes/status.js'
-import { createSseRouteDeps } from './sse/resolve-sse.js'
+import { createSseRouteDeps, type SseRouteDeps } from './sse/resolve-sse.js'
 
 /** What {@link createApp} needs. */
 export interface AppDeps {
@@ -30,6 +30,11 @@ export interface AppDeps {
   maxBufferedBytes?: number
   /** Max jobs on one `/v1/events` stream. @default 100 */
   maxJobsPerStream?: number
+  /**
+   * The SSE route's settings and heartbeat timer, when another entry to the route shares them
+   * (the gateway's own server). @default built from the fields above
+   */
+  sse?: SseRouteDeps
   /** `Retry-After` hint on `GET /v1/jobs/:id` while the job runs, seconds. @default 1 */
   pollRetryAfterSeconds?: number
   /**
@@ -57,7 +62,7 @@ function methodNotAllowed(allow: string): Response {
 export function createApp(deps: AppDeps): Hono {
   const registry = deps.registry ?? new ConnectionRegistry()
   const authorizer = deps.authorizer
-  const sse = createSseRouteDeps({ ...deps, registry, authorizer })
+  const sse = deps.sse ?? createSseRouteDeps({ ...deps, registry, authorizer })
   const app = new Hono()
   deps.beforeRoutes?.(app)
 

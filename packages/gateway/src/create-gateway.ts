@@ -2,7 +2,7 @@
  * A complete gateway: bus, hub, HTTP app and WebSocket endpoint, listening on its own server
  * or attached to yours, with a bounded graceful shutdown.
  */
-import type { IncomingMessage, Server } from 'node:http'
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { getRequestListener } from '@hono/node-server'
@@ -18,7 +18,8 @@ import { JobHub } from './hub.js'
 import { createSecurityHooks, type SecurityHooks, type SecurityOptions } from './admission/security-hooks.js'
 import { createOwnServer } from './own-server.js'
 import { ConnectionRegistry } from './registry.js'
-import type { SseRouteSettings } from './sse/resolve-sse.js'
+import { createSseEdge } from './routes/events-sse.js'
+import { createSseRouteDeps, type SseRouteSettings } from './sse/resolve-sse.js'
 import { WsServer, type UpgradeCheck } from './ws/server.js'
 
 /** Passed to route hooks so they can publish or watch. */
@@ -109,8 +110,10 @@ export interface GatewayOptions {
   /** Bound on `close()`, ms: past it remaining sockets are destroyed. @default 5000 */
   shutdownTimeoutMs?: number
   /**
-   * Your own middleware, added before the routes (after those of `security`); it sees every
-   * request, SSE streams included.
+   * Your own middleware, added before the routes (after those of `security`). Without it the
+   * gateway's own server hands SSE requests to the SSE route before hono (the same route code
+   * and admission, less memory per idle stream: bench/README.md); with it, SSE goes through
+   * hono too, so your middleware sees every request.
    * @default none
    */
   beforeRoutes?: (app: Hono, context: GatewayContext) => void
@@ -187,8 +190,11 @@ export function createGateway(options: GatewayOptions): Gateway {
     maxBufferedBytes,
     maxJobsPerStream: options.maxJobsPerStream,
   }
+  // One set of SSE settings and one heartbeat timer for both ways to the SSE route.
+  const sse = createSseRouteDeps(sseSettings)
   const app = createApp({
     ...sseSettings,
+    sse,
     hub,
     pollRetryAfterSeconds: options.pollRetryAfterSeconds,
     ...(options.producerSecret !== undefined && {
@@ -210,8 +216,15 @@ export function createGateway(options: GatewayOptions): Gateway {
     pingIntervalMs: options.wsPingIntervalMs ?? 30_000,
     checkUpgrade: options.checkUpgrade ?? security?.checkUpgrade,
   })
-  // Every request goes through the app, as it does where the app is mounted elsewhere.
-  const listener = getRequestListener(app.fetch)
+  const honoListener = getRequestListener(app.fetch)
+  // SSE requests reach the same route code from the server's edge (events-sse.ts), unless
+  // middleware of the caller's must see every request.
+  const sseEdge = options.beforeRoutes === undefined ? createSseEdge(sse, security?.admitNode) : undefined
+  const listener = sseEdge
+    ? (req: IncomingMessage, res: ServerResponse): void => {
+        if (!sseEdge(req, res)) void honoListener(req, res)
+      }
+    : honoListener
   const servers = new Set<Server>()
   let closing: Promise<void> | undefined
 

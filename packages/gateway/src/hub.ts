@@ -15,7 +15,7 @@ export type WatchListener = (message: BusEvent) => void
 
 /**
  * Receives the events of one watch as a method call: a connection that keeps one object per
- * job anyway passes that object and needs no closure per watch (~100 B per idle watch).
+ * job anyway passes that object and needs no closure per watch.
  */
 export interface WatchHandler {
   /** Called like a {@link WatchListener}. */

@@ -84,8 +84,9 @@ export function admissionMiddleware(admission: Admission, options: HttpAdmission
     if (!decision.ok) return errorResponse(decision.status, decision.code, decision.message, decision.headers)
     const cors = decision.cors
     if (outgoing) {
-      // The slot is held until the Node response closes: stream ended by either side, or a plain answer sent.
-      outgoing.once('close', decision.release)
+      // The slot is held until the Node response closes: stream ended by either side, or a plain
+      // answer sent. 'close' fires once, and the release is idempotent: `on` needs no `once` wrapper.
+      outgoing.on('close', decision.release)
       c.set('jobcastCors', cors)
       try {
         await next()

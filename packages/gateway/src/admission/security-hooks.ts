@@ -9,7 +9,7 @@
 import type { IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
 import type { Hono } from 'hono'
-import { createAdmission, type Admission, type AdmissionDecision } from './admission.js'
+import { createAdmission, type Admission, type AdmissionDecision, type AdmissionKind } from './admission.js'
 import { createConnectionCounter, type ConnectionCounter } from './connection-counter.js'
 import { admissionMiddleware } from './http-admission.js'
 import { createOriginPolicy, type OriginPolicy } from './origin-policy.js'
@@ -114,6 +114,8 @@ export interface SecurityHooks {
   beforeRoutes(app: Hono): void
   /** The WebSocket upgrade check: origin allow-list, then connections per IP. */
   checkUpgrade(req: IncomingMessage): AdmissionDecision
+  /** The admission of a Node request, its client IP and origin read from it (SSE at the server's edge, upgrades). */
+  admitNode(req: IncomingMessage, kind: AdmissionKind, jobs?: number): AdmissionDecision
 }
 
 /** A rate of `0` (or a non-finite one) turns a limit off: then no bucket is kept or asked. */
@@ -136,6 +138,8 @@ export function createSecurityHooks(options: SecurityOptions = {}): SecurityHook
     subscribes: limiterFor(o.subscribeRatePerSec, o.subscribeBurst),
   })
   const trustProxyHops = o.trustProxyHops
+  const admitNode = (req: IncomingMessage, kind: AdmissionKind, jobs?: number): AdmissionDecision =>
+    admission.admit({ ...nodeRequestFacts(req, trustProxyHops), kind, jobs })
   return {
     origins,
     admission,
@@ -149,7 +153,8 @@ export function createSecurityHooks(options: SecurityOptions = {}): SecurityHook
     beforeRoutes(app) {
       app.use('*', admissionMiddleware(admission, { trustProxyHops }))
     },
-    checkUpgrade: (req) => admission.admit({ ...nodeRequestFacts(req, trustProxyHops), kind: 'websocket' }),
+    checkUpgrade: (req) => admitNode(req, 'websocket'),
+    admitNode,
   }
 }
 

@@ -55,11 +55,8 @@ export const CLOSE = { policy: 1008, tooBig: 1009, internal: 1011, restart: 1012
 export class WsConnection {
   readonly #ws: WebSocket
   readonly #options: WsConnectionOptions
-  /**
-   * Active subscriptions. An array searched linearly (at most `maxSubscriptions`, usually
-   * one or a few): a Map costs an idle socket ~150 B of hash table for its single entry.
-   */
-  #subs: Subscription[] = []
+  /** Active subscriptions (at most `maxSubscriptions`, usually one or a few: searched linearly). */
+  readonly #subs: Subscription[] = []
   #ended = false
   /** Set by the ping sweep; a pong clears it. */
   alive = true
@@ -140,8 +137,7 @@ export class WsConnection {
       )
     }
     const sub = new Subscription(this, id)
-    // Copied, not pushed: a pushed-to array keeps spare capacity for 16 more (~136 B per socket).
-    this.#subs = [...this.#subs, sub]
+    this.#subs.push(sub)
     const fail = (code: ErrorCode, message: string): void => {
       this.#remove(sub)
       this.#send(errorFrame(code, message, id))
