@@ -93,7 +93,9 @@ export async function serveSseOnNode(deps: SseRouteDeps, req: IncomingMessage, r
 /** The hono route handler (`pathId` undefined: `/v1/events`, whose ids are in the query). */
 export async function sseRoute(deps: SseRouteDeps, c: Context, pathId: string | undefined): Promise<Response> {
   const { incoming, outgoing } = nodeBindings(c)
-  if (incoming && outgoing) {
+  // HEAD stays a web answer: hono answers it from the GET route by copying the Response this
+  // returns, so a HEAD written to the Node response here would be written twice.
+  if (incoming && outgoing && c.req.method === 'GET') {
     await serveSseOnNode(deps, incoming, outgoing, pathId, corsHeaders(c))
     // Tells @hono/node-server that the response is already being sent.
     return RESPONSE_ALREADY_SENT
