@@ -11,6 +11,7 @@ import { createApp } from './app.js'
 import type { Authorizer } from './auth/authorizer.js'
 import { createJwtAuthorizer } from './auth/jwt-authorizer.js'
 import type { Bus } from './bus/bus.js'
+import { DEFAULT_CONFIG } from './config.js'
 import { createMemoryBus } from './bus/memory-bus.js'
 import { createRedisBus } from './bus/redis-bus.js'
 import { JobcastError } from './errors.js'
@@ -180,7 +181,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   const hub = new JobHub(bus)
   const context: GatewayContext = { bus, hub }
   const registry = new ConnectionRegistry()
-  const maxBufferedBytes = options.maxBufferedBytes ?? 1_048_576
+  const maxBufferedBytes = options.maxBufferedBytes ?? DEFAULT_CONFIG.maxBufferedBytes
   const sseSettings: SseRouteSettings = {
     hub,
     authorizer,
@@ -210,10 +211,10 @@ export function createGateway(options: GatewayOptions): Gateway {
     hub,
     authorizer,
     registry,
-    maxSubscriptions: options.maxSubscriptions ?? 100,
-    maxFrameBytes: options.maxFrameBytes ?? 16_384,
+    maxSubscriptions: options.maxSubscriptions ?? DEFAULT_CONFIG.maxSubscriptions,
+    maxFrameBytes: options.maxFrameBytes ?? DEFAULT_CONFIG.maxFrameBytes,
     maxBufferedBytes,
-    pingIntervalMs: options.wsPingIntervalMs ?? 30_000,
+    pingIntervalMs: options.wsPingIntervalMs ?? DEFAULT_CONFIG.wsPingIntervalMs,
     checkUpgrade: options.checkUpgrade ?? security?.checkUpgrade,
   })
   const honoListener = getRequestListener(app.fetch)
@@ -256,7 +257,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     )
     let timer: ReturnType<typeof setTimeout> | undefined
     const bound = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, options.shutdownTimeoutMs ?? 5_000)
+      timer = setTimeout(resolve, options.shutdownTimeoutMs ?? DEFAULT_CONFIG.shutdownTimeoutMs)
       timer.unref()
     })
     await Promise.race([closed, bound])
@@ -275,7 +276,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     attach,
     handleUpgrade: ws.handleUpgrade,
     listen(port = 3030, host = '127.0.0.1') {
-      const server = createOwnServer(options.requestTimeoutMs ?? 5_000)
+      const server = createOwnServer(options.requestTimeoutMs ?? DEFAULT_CONFIG.requestTimeoutMs)
       attach(server)
       return new Promise((resolve, reject) => {
         server.once('error', reject)

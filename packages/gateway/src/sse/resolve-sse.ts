@@ -7,6 +7,7 @@ import type { Authorizer } from '../auth/authorizer.js'
 import type { JobHub } from '../hub.js'
 import { isTerminal, isValidJobId, JOB_ID_RULE, type ErrorCode } from '../protocol.js'
 import type { ConnectionRegistry } from '../registry.js'
+import { DEFAULT_CONFIG } from '../config.js'
 import { authStatus } from '../http-error.js'
 import { bearerToken, queryToken } from '../auth/request-token.js'
 import { parseCursor, parseSeqCursor } from './frames.js'
@@ -46,10 +47,10 @@ export function createSseRouteDeps(s: SseRouteSettings): SseRouteDeps {
     hub: s.hub,
     authorizer: s.authorizer,
     registry: s.registry,
-    heartbeat: new Heartbeat(s.heartbeatMs ?? 15_000),
+    heartbeat: new Heartbeat(s.heartbeatMs ?? DEFAULT_CONFIG.heartbeatMs),
     retryMs: s.sseRetryMs ?? 2_000,
-    maxBufferedBytes: s.maxBufferedBytes ?? 1_048_576,
-    maxJobsPerStream: s.maxJobsPerStream ?? 100,
+    maxBufferedBytes: s.maxBufferedBytes ?? DEFAULT_CONFIG.maxBufferedBytes,
+    maxJobsPerStream: s.maxJobsPerStream ?? DEFAULT_CONFIG.maxJobsPerStream,
   }
 }
 
