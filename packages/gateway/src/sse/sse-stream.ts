@@ -1,7 +1,8 @@
 /**
- * One SSE response carrying one or several jobs. Owns its watches and timers and frees them
- * whichever way it ends: terminal events, client disconnect, token expiry, slow consumer,
- * shutdown.
+ * One SSE response carrying one or several jobs, each a {@link JobWatch} (watch, terminal end,
+ * token expiry, the core it shares with WebSocket subscriptions). Owns its watches and timers
+ * and frees them whichever way it ends: terminal events, client disconnect, token expiry, slow
+ * consumer, shutdown.
  *
  * It writes frames straight to an {@link SseSink}: the Node `ServerResponse` itself under
  * @hono/node-server (a web `ReadableStream` body per idle stream costs more memory than
@@ -10,12 +11,11 @@
  * writes what its watches deliver.
  */
 import type { BusEvent } from '../bus/bus.js'
+import { JobWatch, type JobWatchOwner } from '../connection/job-watch.js'
 import { frameCache } from '../frame-cache.js'
-import type { JobHub, Watch, WatchHandler } from '../hub.js'
-import { isTerminal } from '../protocol.js'
+import type { JobHub } from '../hub.js'
 import { publicError } from '../public-error.js'
 import type { Closable, ConnectionRegistry } from '../registry.js'
-import { at } from '../timers.js'
 import { SSE_OPEN, SSE_PING, formatSeq, sseData, sseMessage, sseNamed, sseRetry } from './frames.js'
 import type { Heartbeat } from './heartbeat.js'
 
@@ -70,15 +70,12 @@ export interface SseStreamOptions {
   expiresAt: number | undefined
 }
 
-/** One job of a stream, and the handler its watch calls (no closure per watch). */
-class JobSlot implements WatchHandler {
-  readonly stream: SseStream
-  readonly id: string
+/** One job of a stream: its watch, and what the stream writes for it. */
+class JobSlot extends JobWatch {
   /** Last seq the client has (0 = none): the resume point of the watch, an entry of a multi-job `id:`. */
   cursor: number
   /** The client has this job's terminal event, or its watch ended: nothing more to send. */
   done: boolean
-  watch: Watch | undefined = undefined
   /**
    * The `subscribed` frame, from the watch's start until it goes out in one write with the
    * job's first event (or alone once the watch has started): one write instead of two.
@@ -86,14 +83,9 @@ class JobSlot implements WatchHandler {
   head: string | undefined = undefined
 
   constructor(stream: SseStream, id: string, cursor: number, done: boolean) {
-    this.stream = stream
-    this.id = id
+    super(stream, id)
     this.cursor = cursor
     this.done = done
-  }
-
-  onJobEvent(message: BusEvent): void {
-    this.stream.deliver(this, message)
   }
 }
 
@@ -101,7 +93,7 @@ class JobSlot implements WatchHandler {
  * The state of one stream: a class, so that an idle stream is a few fields. It keeps only
  * what it needs after `start()`, not the options object.
  */
-class SseStream implements Closable {
+class SseStream implements Closable, JobWatchOwner {
   readonly #sink: SseSink
   readonly #hub: Pick<JobHub, 'watch'>
   readonly #registry: ConnectionRegistry
@@ -109,7 +101,6 @@ class SseStream implements Closable {
   readonly #multi: boolean
   readonly #maxBufferedBytes: number
   readonly #slots: readonly JobSlot[]
-  #cancelExpiry: (() => void) | undefined = undefined
   #ended = false
 
   constructor(options: SseStreamOptions, sink: SseSink) {
@@ -129,13 +120,9 @@ class SseStream implements Closable {
     if (this.#ended) return
     this.#heartbeat.add(this)
     this.#registry.add(this)
-    const ids = options.ids
-    if (options.expiresAt !== undefined) {
-      this.#cancelExpiry = at(options.expiresAt, () => {
-        this.write(sseNamed('error', { code: 'token_expired', message: '[jobcast] token expired: fetch a new token and reconnect with the last event id', id: ids.length === 1 ? ids[0] : undefined }))
-        this.end()
-      })
-    }
+    // The grant of the stream is the shortest of its jobs': the first job to expire ends it.
+    const expiresAt = options.expiresAt
+    if (expiresAt !== undefined) for (const slot of this.#slots) slot.expireAt(expiresAt)
     if (this.#allDone()) return this.end()
     // Watches start in parallel (one Redis round trip, not one per job); each job's
     // `subscribed` frame still precedes its own events.
@@ -177,13 +164,13 @@ class SseStream implements Closable {
     this.#ended = true
     this.#heartbeat.delete(this)
     this.#registry.delete(this)
-    this.#cancelExpiry?.()
-    for (const slot of this.#slots) slot.watch?.close()
+    for (const slot of this.#slots) slot.close()
     return true
   }
 
   /** A job event from one of the watches (the hub passes each newer seq once, in order). */
-  deliver(slot: JobSlot, message: BusEvent): void {
+  onJobEvent(job: JobWatch, message: BusEvent): void {
+    const slot = job as JobSlot
     if (this.#ended) return
     const head = slot.head ?? ''
     slot.head = undefined
@@ -193,13 +180,29 @@ class SseStream implements Closable {
     } else {
       this.write(head === '' ? singleJobFrame(message) : head + singleJobFrame(message))
     }
-    // The hub ends the watch after a terminal event; the stream ends with its last job.
-    if (isTerminal(message.event)) this.#finishJob(slot)
   }
 
-  #finishJob(slot: JobSlot): void {
+  /** A job is over (terminal event sent, or covered by the cursor): the stream ends with its last job. */
+  onJobEnded(job: JobWatch): void {
+    const slot = job as JobSlot
     slot.done = true
+    // A watch that ends as it starts (the cursor covered the terminal event) still says `subscribed` first.
+    this.#flushHead(slot)
     if (this.#allDone()) this.end()
+  }
+
+  onGrantExpired(): void {
+    const slots = this.#slots
+    this.write(sseNamed('error', { code: 'token_expired', message: '[jobcast] token expired: fetch a new token and reconnect with the last event id', id: slots.length === 1 ? slots[0]?.id : undefined }))
+    this.end()
+  }
+
+  /** Write a held `subscribed` frame on its own. */
+  #flushHead(slot: JobSlot): void {
+    const head = slot.head
+    if (head === undefined) return
+    slot.head = undefined
+    this.write(head)
   }
 
   #allDone(): boolean {
@@ -214,15 +217,8 @@ class SseStream implements Closable {
     }
     // The hub calls onReady before any event of this watch, so `subscribed` always comes first:
     // it is held in the slot and written with the first event, or below.
-    const watch = await this.#hub.watch(id, { since: slot.cursor, onReady: (snapshot) => (slot.head = sseNamed('subscribed', { id, exists: snapshot !== null })) }, slot)
-    if (slot.head !== undefined) {
-      const head = slot.head
-      slot.head = undefined
-      this.write(head)
-    }
-    if (this.#ended) return watch.close()
-    slot.watch = watch
-    if (watch.ended && !slot.done) this.#finishJob(slot)
+    await slot.start(this.#hub, slot.cursor, (snapshot) => (slot.head = sseNamed('subscribed', { id, exists: snapshot !== null })))
+    this.#flushHead(slot)
   }
 }
 
