@@ -1,15 +1,76 @@
 /**
  * The transport contract, run over every transport × every bus, so behaviour cannot drift
  * between WebSocket, SSE, multi-job SSE and polling, or between Redis and embedded mode.
+ *
+ * The gateway runs mounted (`serve: 'mounted'`): its `app` routed inside another hono app on
+ * a server of the test's own, with `handleUpgrade` for WebSockets, the path an application
+ * embedding the gateway uses. `listen()` hands SSE requests to the same route code before
+ * hono (routes/events-sse.ts); the last case runs every transport there, as do the other suites.
  */
+import { get, type IncomingMessage } from 'node:http'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { createPublisher, type Publisher } from '@jobcast/gateway'
+import WebSocket from 'ws'
+import { createPublisher, type Authorizer, type Publisher } from '@jobcast/gateway'
 import { startGateway, type StartGatewayOptions, type TestGateway } from './support/gateway.js'
 import { randomPrefix, startRedis, type TestRedis } from './support/redis.js'
 import { DRIVERS, type TransportName } from './support/transports.js'
 
 const transports = Object.keys(DRIVERS) as TransportName[]
 const buses = ['memory', 'redis'] as const
+
+/**
+ * Grants the token `ok` every job until `expiresAt()` (ms since epoch, undefined: forever);
+ * refuses a missing token (`unauthorized`) and any other (`forbidden`), as the JWT authorizer does.
+ */
+function testAuthorizer(expiresAt: () => number | undefined = () => undefined): Authorizer {
+  return {
+    open: false,
+    async authorize(_id, token) {
+      if (token === undefined) return { ok: false, code: 'unauthorized', message: '[jobcast] no token: send one' }
+      if (token !== 'ok') return { ok: false, code: 'forbidden', message: '[jobcast] this token does not grant the job' }
+      const end = expiresAt()
+      if (end !== undefined && Date.now() >= end) return { ok: false, code: 'token_expired', message: '[jobcast] token expired: fetch a new one' }
+      return { ok: true, expiresAt: end }
+    },
+  }
+}
+
+/** A streaming client that stops reading once subscribed; resolves `closed` when the server cuts it. */
+interface StalledClient {
+  readonly closed: Promise<void>
+  close(): void
+}
+
+async function openStalled(transport: TransportName, gw: TestGateway, id: string): Promise<StalledClient> {
+  if (transport === 'websocket') {
+    const socket = new WebSocket(gw.wsUrl)
+    await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject))
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()))
+    const subscribed = new Promise((resolve) => socket.once('message', resolve))
+    socket.send(JSON.stringify({ type: 'subscribe', id }))
+    await subscribed
+    const raw = (socket as unknown as { _socket: { pause(): void; resume(): void } })._socket
+    raw.pause()
+    return { closed, close: () => (raw.resume(), socket.terminate()) }
+  }
+  const path = transport === 'sse' ? `/v1/jobs/${id}/events` : `/v1/events?id=${id}`
+  const response = await new Promise<IncomingMessage>((resolve) => get(`${gw.url}${path}`, resolve))
+  const closed = new Promise<void>((resolve) => response.socket.once('close', () => resolve()))
+  // Read up to the `subscribed` frame, then stop reading.
+  await new Promise<void>((resolve) => {
+    let text = ''
+    const onData = (chunk: Buffer): void => {
+      text += chunk.toString()
+      if (!text.includes('event: subscribed')) return
+      response.off('data', onData)
+      resolve()
+    }
+    response.on('data', onData)
+  })
+  response.pause()
+  response.socket.pause()
+  return { closed, close: () => (response.socket.resume(), response.destroy()) }
+}
 
 let redis: TestRedis | undefined
 beforeAll(async () => {
@@ -24,11 +85,11 @@ describe.each(buses)('%s bus', (busKind) => {
 
   async function setup(options: StartGatewayOptions = {}): Promise<{ gw: TestGateway; pub: Publisher }> {
     if (busKind === 'memory') {
-      gw = await startGateway({ ...options, bus: 'memory' })
+      gw = await startGateway({ serve: 'mounted', ...options, bus: 'memory' })
       publisher = createPublisher({ bus: gw.gateway.bus })
     } else {
       const prefix = randomPrefix()
-      gw = await startGateway({ ...options, bus: { redisUrl: redis!.url, prefix } })
+      gw = await startGateway({ serve: 'mounted', ...options, bus: { redisUrl: redis!.url, prefix } })
       // A separate connection, as a worker process would publish.
       publisher = createPublisher({ url: redis!.url, prefix, ttlSeconds: options.ttlSeconds })
     }
@@ -90,6 +151,74 @@ describe.each(buses)('%s bus', (busKind) => {
       if (transport === 'websocket') expect(watcher.events.items).toEqual([])
       if (transport === 'polling') expect(watcher.events.items.map((e) => e.status)).toEqual(['failed'])
     })
+
+    it('refuses a job the token does not grant, and a missing token, with the same codes', async () => {
+      const { gw, pub } = await setup({ authorizer: testAuthorizer() })
+      await pub.active('secret-1')
+      for (const [token, code, status] of [['other', 'forbidden', 403], [undefined, 'unauthorized', 401]] as const) {
+        const watcher = await open(gw, 'secret-1', 0, token)
+        cleanups.push(() => watcher.close())
+        await watcher.finished
+        expect({ code: watcher.error(), events: watcher.events.items }).toEqual({ code, events: [] })
+        if (transport === 'sse' || transport === 'sse-multi') expect(watcher.status).toBe(status)
+      }
+      expect(gw.gateway.hub.watchedJobs).toBe(0)
+    })
+
+    it('ends the watch with token_expired when the grant runs out', async () => {
+      let expiresAt: number | undefined
+      const { gw, pub } = await setup({ authorizer: testAuthorizer(() => expiresAt) })
+      await pub.active('expiring-1')
+      expiresAt = Date.now() + 400
+      const watcher = await open(gw, 'expiring-1', 0, 'ok')
+      cleanups.push(() => watcher.close())
+      await watcher.finished
+      expect(Date.now()).toBeGreaterThanOrEqual(expiresAt)
+      expect(watcher.error()).toBe('token_expired')
+      expect(watcher.events.items.map((e) => e.status)).toEqual(['active'])
+      expect(gw.gateway.hub.watchedJobs).toBe(0)
+    })
+
+    it.skipIf(!streaming)('drops a client that stops reading once its unsent output passes maxBufferedBytes', async () => {
+      const { gw } = await setup({ maxBufferedBytes: 64 * 1024 })
+      const stalled = await openStalled(transport, gw, 'slow-1')
+      cleanups.push(() => stalled.close())
+      const blob = 'x'.repeat(50_000)
+      for (let i = 0; i < 400 && gw.gateway.hub.watchedJobs > 0; i++) {
+        await gw.gateway.bus.publish({ id: 'slow-1', status: 'active', message: blob })
+        if (i % 20 === 0) await new Promise((r) => setTimeout(r, 5))
+      }
+      expect(gw.gateway.hub.watchedJobs).toBe(0)
+      stalled.close()
+      await stalled.closed
+    })
+
+    it.skipIf(!streaming)('ends every stream on shutdown, and frees its watches', async () => {
+      const { gw, pub } = await setup()
+      await pub.active('shutdown-1')
+      const watcher = await open(gw, 'shutdown-1')
+      cleanups.push(() => watcher.close())
+      const started = Date.now()
+      await gw.close()
+      await watcher.finished
+      // Well within the test gateway's shutdown bound (2 s): streams end at once, not when cut.
+      expect(Date.now() - started).toBeLessThan(1_500)
+      expect(watcher.events.items.map((e) => e.status)).toEqual(['active'])
+      expect(gw.gateway.hub.watchedJobs).toBe(0)
+    })
+  })
+
+  it('serves the same contract from listen(): a live stream ends with its terminal event', async () => {
+    const { gw, pub } = await setup({ serve: 'own' })
+    for (const transport of transports) {
+      const id = `own-${transport}`
+      const watcher = await DRIVERS[transport](gw, id)
+      cleanups.push(() => watcher.close())
+      await pub.active(id)
+      await pub.complete(id)
+      await watcher.finished
+      expect({ transport, statuses: watcher.events.items.map((e) => e.status).slice(-1) }).toEqual({ transport, statuses: ['completed'] })
+    }
   })
 
   it('polling: ETag is the seq, If-None-Match → 304, Retry-After only while running', async () => {

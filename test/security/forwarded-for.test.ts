@@ -4,7 +4,7 @@
  * to the TCP peer, so rotating ports or junk cannot buy a fresh per-IP bucket.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createSecurityHooks, type SecurityHooks } from '../../packages/gateway/src/limits/security-hooks.js'
+import { createSecurityHooks, type SecurityHooks } from '../../packages/gateway/src/admission/security-hooks.js'
 import { startGateway, type TestGateway } from '../support/gateway.js'
 import { tryUpgrade } from './upgrade.js'
 

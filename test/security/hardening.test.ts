@@ -6,7 +6,7 @@
 import { request } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
 import { createJwtAuthorizer } from '../../packages/gateway/src/auth/jwt-authorizer.js'
-import { createSecurityHooks, type SecurityHooks } from '../../packages/gateway/src/limits/security-hooks.js'
+import { createSecurityHooks, type SecurityHooks } from '../../packages/gateway/src/admission/security-hooks.js'
 import { startGateway, type TestGateway } from '../support/gateway.js'
 import { openSse, openWs } from '../support/clients.js'
 import { AUDIENCE, ISSUER, mint, SECRET } from './tokens.js'

@@ -9,7 +9,7 @@ import { request } from 'node:http'
 import { connect, type Socket } from 'node:net'
 import WebSocket from 'ws'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createSecurityHooks, type SecurityHooks } from '../../packages/gateway/src/limits/security-hooks.js'
+import { createSecurityHooks, type SecurityHooks } from '../../packages/gateway/src/admission/security-hooks.js'
 import { startGateway, type TestGateway } from '../support/gateway.js'
 
 const REQUEST_TIMEOUT_MS = 1_500

@@ -52,6 +52,8 @@ export interface SseClient {
   readonly ended: Promise<void>
   /** True once ended. */
   readonly done: () => boolean
+  /** The body of a non-200 answer, once `ended`. */
+  readonly errorBody: () => string | undefined
   /** The default (`message`) events. */
   messages(): EventSourceMessage[]
   /** The JSON of the default events. */
@@ -66,13 +68,18 @@ export async function openSse(url: string, headers: Record<string, string> = {})
   const response = await fetch(url, { headers: { accept: 'text/event-stream', ...headers }, signal: controller.signal })
   const items = new Recorder<SseItem>()
   let finished = false
+  let errorBody: string | undefined
   const parser = createParser({
     onEvent: (message) => items.push({ kind: 'event', message }),
     onRetry: (ms) => items.push({ kind: 'retry', ms }),
     onComment: (text) => items.push({ kind: 'comment', text }),
   })
   const ended = (async () => {
-    if (!response.body || response.status !== 200) return
+    if (response.status !== 200) {
+      errorBody = await response.text().catch(() => '')
+      return
+    }
+    if (!response.body) return
     const decoder = new TextDecoder()
     try {
       for await (const chunk of response.body) parser.feed(decoder.decode(chunk as Uint8Array, { stream: true }))
@@ -91,6 +98,7 @@ export async function openSse(url: string, headers: Record<string, string> = {})
     items,
     ended,
     done: () => finished,
+    errorBody: () => errorBody,
     messages,
     jobs: () => messages().map((m) => JSON.parse(m.data)),
     close: () => controller.abort(),

@@ -7,6 +7,10 @@
  * // fetch(`${gw.url}/v1/jobs/a`), new WebSocket(`${gw.wsUrl}`)
  * await gw.close()
  */
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { getRequestListener } from '@hono/node-server'
+import { Hono } from 'hono'
 import { openAuthorizer } from '../../packages/gateway/src/auth/authorizer.js'
 import { createGateway, type Gateway, type GatewayOptions } from '../../packages/gateway/src/create-gateway.js'
 
@@ -26,6 +30,13 @@ export type StartGatewayOptions = Omit<GatewayOptions, 'redisUrl' | 'prefix' | '
    * @default false
    */
   security?: GatewayOptions['security']
+  /**
+   * How the gateway is served: `'own'`, its `listen()`; `'mounted'`, its `app` routed inside
+   * another hono app on a server of the test's own, with `handleUpgrade` for WebSockets, as
+   * an application embedding the gateway does.
+   * @default 'own'
+   */
+  serve?: 'own' | 'mounted'
 }
 
 /** A listening test gateway. */
@@ -42,7 +53,7 @@ export interface TestGateway {
 
 /** Start a gateway on a free port. Short shutdown bound so a broken test does not hang. */
 export async function startGateway(options: StartGatewayOptions = {}): Promise<TestGateway> {
-  const { bus, ...rest } = options
+  const { bus, serve = 'own', ...rest } = options
   const busOptions: Pick<GatewayOptions, 'redisUrl' | 'prefix' | 'bus'> =
     bus === undefined || bus === 'memory'
       ? {}
@@ -50,6 +61,25 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<T
         ? { redisUrl: bus.redisUrl, prefix: bus.prefix }
         : { bus }
   const gateway = createGateway({ shutdownTimeoutMs: 2_000, authorizer: openAuthorizer, warnOpenMode: false, security: false, ...busOptions, ...rest })
-  const { port, url } = await gateway.listen(0, '127.0.0.1')
-  return { url, wsUrl: `ws://127.0.0.1:${port}/v1/ws`, port, gateway, close: () => gateway.close() }
+  if (serve === 'own') {
+    const { port, url } = await gateway.listen(0, '127.0.0.1')
+    return { url, wsUrl: `ws://127.0.0.1:${port}/v1/ws`, port, gateway, close: () => gateway.close() }
+  }
+  const outer = new Hono()
+  outer.get('/app-health', (c) => c.text('ok'))
+  outer.route('/', gateway.app)
+  const server = createServer(getRequestListener(outer.fetch))
+  server.on('upgrade', gateway.handleUpgrade)
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  let closing: Promise<void> | undefined
+  const close = (): Promise<void> =>
+    (closing ??= gateway.close().then(
+      () =>
+        new Promise<void>((resolve) => {
+          server.closeAllConnections()
+          server.close(() => resolve())
+        }),
+    ))
+  return { url: `http://127.0.0.1:${port}`, wsUrl: `ws://127.0.0.1:${port}/v1/ws`, port, gateway, close }
 }

@@ -22,41 +22,53 @@ export interface Watcher {
   readonly finished: Promise<void>
   /** For SSE: the status of the response (204 on a covered terminal). */
   readonly status: number
+  /**
+   * The error code that refused or ended the watch (an `error` frame or SSE event, or an HTTP
+   * error body), once `finished`; undefined when it ended normally.
+   */
+  error(): string | undefined
   close(): void
 }
 
 /** Names of the transports under test. */
 export type TransportName = 'websocket' | 'sse' | 'sse-multi' | 'polling'
 
-/** Open a watcher of job `id` from cursor `since` on gateway `url`. */
-export type Driver = (base: { url: string; wsUrl: string }, id: string, since?: number) => Promise<Watcher>
+/** Open a watcher of job `id` from cursor `since` on gateway `url`, with `token` when given. */
+export type Driver = (base: { url: string; wsUrl: string }, id: string, since?: number, token?: string) => Promise<Watcher>
 
 const TERMINAL = new Set(['completed', 'failed', 'cancelled'])
 
-const websocket: Driver = async ({ wsUrl }, id, since = 0) => {
+const websocket: Driver = async ({ wsUrl }, id, since = 0, token) => {
   const ws = await openWs(wsUrl)
   const events = new Recorder<Ev>()
   let exists: boolean | undefined
+  let error: string | undefined
   let resolveFinished!: () => void
   const finished = new Promise<void>((r) => (resolveFinished = r))
   ws.socket.on('message', (data) => {
-    const frame = JSON.parse(data.toString()) as { type: string; id?: string; exists?: boolean; job?: Ev }
+    const frame = JSON.parse(data.toString()) as { type: string; id?: string; code?: string; exists?: boolean; job?: Ev }
     if (frame.type === 'subscribed' && frame.id === id) exists = frame.exists
     if (frame.type === 'job' && frame.job?.id === id) events.push(frame.job)
-    if (frame.type === 'unsubscribed' && frame.id === id) resolveFinished()
+    if (frame.type === 'error' && frame.id === id) error = frame.code
+    if ((frame.type === 'unsubscribed' || frame.type === 'error') && frame.id === id) resolveFinished()
     events.notify()
   })
-  ws.send({ type: 'subscribe', id, since })
-  await ws.frames.until(() => ws.frames.items.find((f) => f.type === 'subscribed' && f.id === id), 5_000, 'subscribed')
-  return { events, exists: () => exists, finished, status: 101, close: () => ws.close() }
+  ws.socket.on('close', () => resolveFinished())
+  ws.send({ type: 'subscribe', id, since, ...(token !== undefined && { token }) })
+  const started = (f: { type: string; id?: string }): boolean => (f.type === 'subscribed' || f.type === 'error') && f.id === id
+  await ws.frames.until(() => ws.frames.items.find(started), 5_000, 'subscribed')
+  return { events, exists: () => exists, finished, status: 101, error: () => error, close: () => ws.close() }
 }
 
 function sseDriver(multi: boolean): Driver {
-  return async ({ url }, id, since = 0) => {
+  return async ({ url }, id, since = 0, token) => {
     const path = multi ? `/v1/events?id=${encodeURIComponent(id)}` : `/v1/jobs/${encodeURIComponent(id)}/events`
-    const sse = await openSse(`${url}${path}`, since > 0 ? { 'last-event-id': String(since) } : {})
+    const headers: Record<string, string> = since > 0 ? { 'last-event-id': String(since) } : {}
+    if (token !== undefined) headers.authorization = `Bearer ${token}`
+    const sse = await openSse(`${url}${path}`, headers)
     const events = new Recorder<Ev>()
     let exists: boolean | undefined
+    let error: string | undefined
     let seen = 0
     const sync = (): void => {
       const items = sse.items.items
@@ -65,6 +77,7 @@ function sseDriver(multi: boolean): Driver {
         if (item?.kind !== 'event') continue
         const data = JSON.parse(item.message.data) as Ev & { exists?: boolean }
         if (item.message.event === 'subscribed') exists = data.exists
+        else if (item.message.event === 'error') error = (data as { code?: string }).code
         else if (!item.message.event) events.push(data)
       }
       events.notify()
@@ -76,19 +89,27 @@ function sseDriver(multi: boolean): Driver {
     }
     sync()
     if (sse.status === 200) await events.until(() => (exists === undefined ? undefined : true), 5_000, 'subscribed')
-    return { events, exists: () => exists, finished: sse.ended.then(() => sync()), status: sse.status, close: () => sse.close() }
+    const finished = sse.ended.then(() => {
+      sync()
+      const body = sse.errorBody()
+      if (body) error = (JSON.parse(body) as { error: { code: string } }).error.code
+    })
+    return { events, exists: () => exists, finished, status: sse.status, error: () => error, close: () => sse.close() }
   }
 }
 
-const polling: Driver = async ({ url }, id) => {
+const polling: Driver = async ({ url }, id, _since, token) => {
   const events = new Recorder<Ev>()
   let exists: boolean | undefined
+  let error: string | undefined
   let etag: string | undefined
   let stopped = false
   let status = 0
   const poll = async (): Promise<void> => {
     while (!stopped) {
-      const response = await fetch(`${url}/v1/jobs/${encodeURIComponent(id)}`, { headers: etag ? { 'if-none-match': etag } : {} })
+      const headers: Record<string, string> = etag ? { 'if-none-match': etag } : {}
+      if (token !== undefined) headers.authorization = `Bearer ${token}`
+      const response = await fetch(`${url}/v1/jobs/${encodeURIComponent(id)}`, { headers })
       status ||= response.status
       if (response.status === 200) {
         exists = true
@@ -97,16 +118,20 @@ const polling: Driver = async ({ url }, id) => {
         const last = events.items.at(-1)
         if (!last || event.seq > last.seq) events.push(event)
         if (TERMINAL.has(event.status)) return
-      } else {
+      } else if (response.status === 304 || response.status === 404) {
         await response.arrayBuffer()
         if (response.status === 404) exists ??= false
+      } else {
+        error = ((await response.json()) as { error: { code: string } }).error.code
+        events.notify()
+        return
       }
       events.notify()
       await new Promise((r) => setTimeout(r, 25))
     }
   }
   const finished = poll()
-  await events.until(() => exists, 5_000, 'first poll')
+  await events.until(() => exists ?? (error === undefined ? undefined : true), 5_000, 'first poll')
   return {
     events,
     exists: () => exists,
@@ -114,6 +139,7 @@ const polling: Driver = async ({ url }, id) => {
     get status() {
       return status
     },
+    error: () => error,
     close: () => {
       stopped = true
     },

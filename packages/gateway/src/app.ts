@@ -2,18 +2,17 @@
  * The gateway's HTTP surface as a hono app, built without listening (see create-gateway.ts
  * for the server), so every route is testable with `app.request()` and mountable elsewhere.
  */
-import { Hono, type Context } from 'hono'
+import { Hono } from 'hono'
 import type { Authorizer } from './auth/authorizer.js'
-import { nodeBindings } from './node-bindings.js'
 import { publicError } from './public-error.js'
 import type { JobHub } from './hub.js'
 import { ConnectionRegistry } from './registry.js'
-import { corsHeaders } from './limits/cors.js'
-import { createSseRouteDeps, sseResponse, type NodeTarget } from './routes/events-sse.js'
+import { sseRoute } from './routes/events-sse.js'
 import { healthz, readyz } from './routes/health.js'
 import { createIngestHandler, type IngestDeps } from './routes/ingest.js'
-import { errorResponse, statusForCode } from './routes/http-error.js'
+import { errorResponse, statusForCode } from './http-error.js'
 import { jobStatusHandler } from './routes/status.js'
+import { createSseRouteDeps, type SseRouteDeps } from './sse/resolve-sse.js'
 
 /** What {@link createApp} needs. */
 export interface AppDeps {
@@ -31,6 +30,11 @@ export interface AppDeps {
   maxBufferedBytes?: number
   /** Max jobs on one `/v1/events` stream. @default 100 */
   maxJobsPerStream?: number
+  /**
+   * The SSE route's settings and heartbeat timer, when another entry to the route shares them
+   * (the gateway's own server). @default built from the fields above
+   */
+  sse?: SseRouteDeps
   /** `Retry-After` hint on `GET /v1/jobs/:id` while the job runs, seconds. @default 1 */
   pollRetryAfterSeconds?: number
   /**
@@ -50,21 +54,15 @@ export interface AppDeps {
   extraRoutes?: (app: Hono) => void
 }
 
-/** Under @hono/node-server the Node response is in `env.outgoing`: SSE streams write to it directly. */
-function nodeTarget(c: Context): NodeTarget | undefined {
-  const res = nodeBindings(c).outgoing
-  return res && { res, headers: corsHeaders(c) }
-}
-
 function methodNotAllowed(allow: string): Response {
   return errorResponse(405, 'method_not_allowed', `method not allowed here: use ${allow}`, { allow })
 }
 
-/** Build the hono app: health, polling, both SSE routes, JSON 404/405/500. */
+/** Build the hono app: health, polling, SSE, ingest, JSON 404/405/500. */
 export function createApp(deps: AppDeps): Hono {
   const registry = deps.registry ?? new ConnectionRegistry()
   const authorizer = deps.authorizer
-  const sse = createSseRouteDeps({ ...deps, registry, authorizer })
+  const sse = deps.sse ?? createSseRouteDeps({ ...deps, registry, authorizer })
   const app = new Hono()
   deps.beforeRoutes?.(app)
 
@@ -72,8 +70,8 @@ export function createApp(deps: AppDeps): Hono {
   app.get('/readyz', () => readyz(deps.hub.bus, registry.closing))
   const jobStatus = jobStatusHandler({ hub: deps.hub, authorizer, pollRetryAfterSeconds: deps.pollRetryAfterSeconds ?? 1 })
   app.get('/v1/jobs/:id', (c) => jobStatus(c.req.raw, c.req.param('id')))
-  app.get('/v1/jobs/:id/events', (c) => sseResponse(sse, c.req.raw, c.req.param('id'), nodeTarget(c)))
-  app.get('/v1/events', (c) => sseResponse(sse, c.req.raw, undefined, nodeTarget(c)))
+  app.get('/v1/jobs/:id/events', (c) => sseRoute(sse, c, c.req.param('id')))
+  app.get('/v1/events', (c) => sseRoute(sse, c, undefined))
   if (deps.ingest) {
     const ingest = createIngestHandler(deps.ingest)
     app.post('/v1/jobs/:id/events', (c) => ingest(c.req.raw, c.req.param('id')))

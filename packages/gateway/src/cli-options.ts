@@ -5,7 +5,8 @@ import { describeRedisTarget } from './bus/redis-connection.js'
 import { ConfigError, redisSettingsOf, type GatewayConfig } from './config.js'
 import { createGateway, type Gateway, type GatewayOptions } from './create-gateway.js'
 import { createDemo, type Demo } from './demo/demo-routes.js'
-import { createSecurityHooks, parsePollRate, parseSubscribeRate, type SecurityHooks } from './limits/security-hooks.js'
+import { createSecurityHooks, type SecurityHooks } from './admission/security-hooks.js'
+import { parsePollRate, parseSubscribeRate } from './rate-options.js'
 
 /**
  * Which authorizer the configuration asks for: JWT job tokens from `--secret`, `--public-key`

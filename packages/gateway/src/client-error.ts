@@ -5,7 +5,7 @@
  */
 import type { ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
-import { endSocketWithError } from './routes/http-error.js'
+import { endSocketWithError } from './http-error.js'
 
 /** Status and message for a parser error code (as Node's own default handler picks them). */
 function describe(code: string | undefined): { status: number; message: string } {

@@ -11,16 +11,17 @@ import { createApp } from './app.js'
 import type { Authorizer } from './auth/authorizer.js'
 import { createJwtAuthorizer } from './auth/jwt-authorizer.js'
 import type { Bus } from './bus/bus.js'
+import { DEFAULT_CONFIG } from './config.js'
 import { createMemoryBus } from './bus/memory-bus.js'
 import { createRedisBus } from './bus/redis-bus.js'
 import { JobcastError } from './errors.js'
 import { JobHub } from './hub.js'
-import { createSecurityHooks, type SecurityHooks, type SecurityOptions } from './limits/security-hooks.js'
+import { createSecurityHooks, type SecurityHooks, type SecurityOptions } from './admission/security-hooks.js'
 import { createBullmqBridge, type GatewayBullmqOptions } from './bullmq/bullmq-bridge.js'
 import { createOwnServer } from './own-server.js'
 import { ConnectionRegistry } from './registry.js'
-import { createSseRouteDeps, type SseRouteSettings } from './routes/events-sse.js'
-import { createNodeSseHandler } from './routes/sse-node.js'
+import { createSseEdge } from './routes/events-sse.js'
+import { createSseRouteDeps, type SseRouteSettings } from './sse/resolve-sse.js'
 import { WsServer, type UpgradeCheck } from './ws/server.js'
 
 /** Passed to route hooks so they can publish or watch. */
@@ -112,8 +113,9 @@ export interface GatewayOptions {
   shutdownTimeoutMs?: number
   /**
    * Your own middleware, added before the routes (after those of `security`). Without it the
-   * gateway serves its SSE routes before hono (the same route and limits, ~2.5 KiB less memory
-   * per idle stream); with it, SSE goes through hono too, so your middleware sees every request.
+   * gateway's own server hands SSE requests to the SSE route before hono (the same route code
+   * and admission, less memory per idle stream: bench/README.md); with it, SSE goes through
+   * hono too, so your middleware sees every request.
    * @default none
    */
   beforeRoutes?: (app: Hono, context: GatewayContext) => void
@@ -188,8 +190,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   const bridge = options.bullmq && createBullmqBridge({ url: options.redisUrl, ...options.bullmq, prefix: options.prefix, bus })
   const context: GatewayContext = { bus, hub }
   const registry = new ConnectionRegistry()
-  const maxBufferedBytes = options.maxBufferedBytes ?? 1_048_576
-  // What both SSE front ends (hono routes, Node fast path) are built from.
+  const maxBufferedBytes = options.maxBufferedBytes ?? DEFAULT_CONFIG.maxBufferedBytes
   const sseSettings: SseRouteSettings = {
     hub,
     authorizer,
@@ -199,8 +200,11 @@ export function createGateway(options: GatewayOptions): Gateway {
     maxBufferedBytes,
     maxJobsPerStream: options.maxJobsPerStream,
   }
+  // One set of SSE settings and one heartbeat timer for both ways to the SSE route.
+  const sse = createSseRouteDeps(sseSettings)
   const app = createApp({
     ...sseSettings,
+    sse,
     hub,
     pollRetryAfterSeconds: options.pollRetryAfterSeconds,
     ...(options.producerSecret !== undefined && {
@@ -216,21 +220,19 @@ export function createGateway(options: GatewayOptions): Gateway {
     hub,
     authorizer,
     registry,
-    maxSubscriptions: options.maxSubscriptions ?? 100,
-    maxFrameBytes: options.maxFrameBytes ?? 16_384,
+    maxSubscriptions: options.maxSubscriptions ?? DEFAULT_CONFIG.maxSubscriptions,
+    maxFrameBytes: options.maxFrameBytes ?? DEFAULT_CONFIG.maxFrameBytes,
     maxBufferedBytes,
-    pingIntervalMs: options.wsPingIntervalMs ?? 30_000,
+    pingIntervalMs: options.wsPingIntervalMs ?? DEFAULT_CONFIG.wsPingIntervalMs,
     checkUpgrade: options.checkUpgrade ?? security?.checkUpgrade,
   })
   const honoListener = getRequestListener(app.fetch)
-  // SSE below hono, unless middleware of the caller's must see every request (sse-node.ts).
-  const sseFastPath =
-    options.beforeRoutes === undefined
-      ? createNodeSseHandler(createSseRouteDeps(sseSettings), security)
-      : undefined
-  const listener = sseFastPath
+  // SSE requests reach the same route code from the server's edge (events-sse.ts), unless
+  // middleware of the caller's must see every request.
+  const sseEdge = options.beforeRoutes === undefined ? createSseEdge(sse, security?.admitNode) : undefined
+  const listener = sseEdge
     ? (req: IncomingMessage, res: ServerResponse): void => {
-        if (!sseFastPath(req, res)) void honoListener(req, res)
+        if (!sseEdge(req, res)) void honoListener(req, res)
       }
     : honoListener
   const servers = new Set<Server>()
@@ -264,7 +266,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     )
     let timer: ReturnType<typeof setTimeout> | undefined
     const bound = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, options.shutdownTimeoutMs ?? 5_000)
+      timer = setTimeout(resolve, options.shutdownTimeoutMs ?? DEFAULT_CONFIG.shutdownTimeoutMs)
       timer.unref()
     })
     await Promise.race([closed, bound])
@@ -284,7 +286,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     attach,
     handleUpgrade: ws.handleUpgrade,
     listen(port = 3030, host = '127.0.0.1') {
-      const server = createOwnServer(options.requestTimeoutMs ?? 5_000)
+      const server = createOwnServer(options.requestTimeoutMs ?? DEFAULT_CONFIG.requestTimeoutMs)
       attach(server)
       return new Promise((resolve, reject) => {
         server.once('error', reject)
@@ -303,8 +305,8 @@ export function createGateway(options: GatewayOptions): Gateway {
   }
 }
 
-/** Hooks from options, or the hooks given (`'admitSse' in`: built by createSecurityHooks). */
+/** Hooks from options, or the hooks given (`'checkUpgrade' in`: built by createSecurityHooks). */
 function securityHooks(security: SecurityOptions | SecurityHooks | undefined): SecurityHooks {
-  if (security !== undefined && 'admitSse' in security) return security
+  if (security !== undefined && 'checkUpgrade' in security) return security
   return createSecurityHooks(security ?? {})
 }

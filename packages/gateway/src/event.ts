@@ -7,7 +7,7 @@
 import type { BusEvent } from './bus/bus.js'
 import { droppedBusMessages, type DroppedMessages } from './bus/dropped-messages.js'
 import { ValidationError } from './errors.js'
-import { isValidJobId, type JobError, type JobEvent, type JobEventInput, type JobStatus } from './protocol.js'
+import { isValidJobId, JOB_ID_RULE, type JobError, type JobEvent, type JobEventInput, type JobStatus } from './protocol.js'
 
 /** Largest event JSON accepted from the bus or a producer, in bytes. */
 export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024
@@ -113,7 +113,7 @@ function throwProblem(problem: EventProblem, jobId: unknown): never {
 export function assertJobId(id: unknown): asserts id is string {
   if (!isValidJobId(id)) {
     const shown = typeof id === 'string' ? JSON.stringify(id.length > 140 ? `${id.slice(0, 140)}…` : id) : typeof id
-    throw new ValidationError('invalid_job_id', `invalid job id ${shown}: use 1–128 chars of [A-Za-z0-9._:@-]`, { field: 'id' })
+    throw new ValidationError('invalid_job_id', `invalid job id ${shown}: ${JOB_ID_RULE}`, { field: 'id' })
   }
 }
 
@@ -243,24 +243,4 @@ export function parseBusMessage(
   }
   const event = canonical<JobEvent>(value, seq as number)
   return { event, json: JSON.stringify(event) }
-}
-
-/**
- * Per-consumer ordering gate: accepts a seq only when it is greater than every seq accepted
- * before, so each event passes at most once and in increasing order.
- */
-export class SeqGate {
-  /** Highest seq accepted so far (`0` = none). */
-  last: number
-  /** @param since - seqs up to and including this are treated as already seen @default 0 */
-  constructor(since = 0) {
-    this.last = since
-  }
-
-  /** Records `seq` and returns true when it is new; false for a duplicate or an older event. */
-  accept(seq: number): boolean {
-    if (seq <= this.last) return false
-    this.last = seq
-    return true
-  }
 }

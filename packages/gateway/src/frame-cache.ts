@@ -9,8 +9,7 @@ import type { BusEvent } from './bus/bus.js'
  * Memoizes the serialized frame of the last BusEvent seen, so a frame is built once per event
  * and shared by every subscriber of every connection. One entry is enough: the hub hands an
  * event to all of its watchers in one synchronous loop, so their calls come back to back.
- * (A WeakMap cost a get and a set per event, ephemeron GC work, and kept the frame of every
- * retained snapshot alive: 2.9% of the throughput profile, ~300 B per idle socket.)
+ * A WeakMap would also keep the frame of every retained snapshot alive (bench/README.md).
  * @example const wsFrame = frameCache((m) => `{"type":"job","job":${m.json}}`)
  */
 export function frameCache<T>(build: (message: BusEvent) => T): (message: BusEvent) => T {

@@ -8,7 +8,6 @@ import type { Bus, BusEvent, BusState } from './bus/bus.js'
 import { RecentEvents } from './bus/recent-events.js'
 import { mayRestore, restoreAll } from './bus/restore.js'
 import { assertJobId, parseBusMessage } from './event.js'
-import { itemsOf, withItem, withoutItem, type OneOrMany } from './one-or-many.js'
 import { isTerminal } from './protocol.js'
 
 /** Receives the events of one watch. */
@@ -16,7 +15,7 @@ export type WatchListener = (message: BusEvent) => void
 
 /**
  * Receives the events of one watch as a method call: a connection that keeps one object per
- * job anyway passes that object and needs no closure per watch (~100 B per idle watch).
+ * job anyway passes that object and needs no closure per watch.
  */
 export interface WatchHandler {
   /** Called like a {@link WatchListener}. */
@@ -101,8 +100,8 @@ class HubWatch implements Watch {
 }
 
 interface Channel {
-  /** Not a Set: one watcher per job is the common case, and a Set costs ~100 B of table for it. */
-  watchers: OneOrMany<HubWatch>
+  /** The job's watchers; the channel is released when the last one leaves. */
+  readonly watchers: Set<HubWatch>
   /** Until the subscription is active: resolves to the bus unsubscribe function. Then dropped. */
   pending: Promise<() => void> | undefined
   /** The bus unsubscribe function, once the subscription is active. */
@@ -217,13 +216,13 @@ export class JobHub {
     if (this.#closed) return
     this.#closed = true
     this.#offState()
-    for (const channel of [...this.#channels.values()]) for (const watcher of itemsOf(channel.watchers)) this.#detach(watcher)
+    for (const channel of [...this.#channels.values()]) for (const watcher of channel.watchers) this.#detach(watcher)
   }
 
   #attach(id: string, watcher: HubWatch): Channel {
     const existing = this.#channels.get(id)
     if (existing) {
-      existing.watchers = withItem(existing.watchers, watcher)
+      existing.watchers.add(watcher)
       return existing
     }
     let channel: Channel | undefined
@@ -231,12 +230,10 @@ export class JobHub {
       if (!channel) return
       // The bus delivers a channel's events in publish order: the newest is the last one.
       channel.latest = message.json
-      const watchers = channel.watchers
-      // One watcher is the common case: no copy then.
-      if (watchers instanceof HubWatch) this.#receive(watchers, message)
-      else for (const w of itemsOf(watchers)) this.#receive(w, message)
+      // Set iteration tolerates a watcher leaving during its own delivery (a terminal event).
+      for (const w of channel.watchers) this.#receive(w, message)
     })
-    const created: Channel = { watchers: watcher, pending: subscription, unsubscribe: undefined, latest: undefined }
+    const created: Channel = { watchers: new Set([watcher]), pending: subscription, unsubscribe: undefined, latest: undefined }
     channel = created
     // An idle channel keeps the function, not the settled promise. A failed subscribe is
     // reported to the watchers awaiting it; here it only must not go unhandled.
@@ -259,9 +256,7 @@ export class JobHub {
     watcher.buffer = null
     const channel = this.#channels.get(watcher.id)
     if (!channel) return
-    const before = channel.watchers
-    channel.watchers = withoutItem(before, watcher)
-    if (channel.watchers === before || channel.watchers !== undefined) return
+    if (!channel.watchers.delete(watcher) || channel.watchers.size > 0) return
     this.#channels.delete(watcher.id)
     const latest = channel.latest === undefined || this.#closed ? null : parseBusMessage(channel.latest, watcher.id, Number.POSITIVE_INFINITY)
     if (latest) this.#recent.remember(latest)
@@ -305,7 +300,7 @@ export class JobHub {
           if (latest && mayRestore(snapshot?.event ?? null, latest.event)) return void this.#bus.restore(latest).catch(() => {})
           if (!snapshot) return
           if (!latest || snapshot.event.seq > latest.event.seq) channel.latest = snapshot.json
-          for (const watcher of itemsOf(channel.watchers)) this.#receive(watcher, snapshot)
+          for (const watcher of channel.watchers) this.#receive(watcher, snapshot)
         },
         () => {
           // Down again: the next `up` re-reads.

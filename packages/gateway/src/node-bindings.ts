@@ -16,3 +16,12 @@ export function nodeBindings(c: Context): NodeBindings {
   const env: unknown = c.env
   return typeof env === 'object' && env !== null ? (env as NodeBindings) : {}
 }
+
+/**
+ * A header of a Node request as one string: Node joins repeated headers with `, ` and keeps
+ * the first of single-valued ones (`host`, `authorization`); only `set-cookie` is an array.
+ */
+export function nodeHeader(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name]
+  return Array.isArray(value) ? value.join(', ') : value
+}

@@ -55,6 +55,9 @@ export const MAX_JOB_ID_LENGTH = 128
 /** The job id grammar. Braces are excluded on purpose: the id becomes a Redis Cluster hash tag. */
 export const JOB_ID_PATTERN = /^[A-Za-z0-9._:@-]{1,128}$/
 
+/** What to do about an invalid job id: the advice of every `invalid_job_id` answer to a client. */
+export const JOB_ID_RULE = 'use 1–128 characters of A-Z a-z 0-9 . _ : @ -'
+
 /** Is `id` a syntactically valid job id? */
 export function isValidJobId(id: unknown): id is string {
   return typeof id === 'string' && JOB_ID_PATTERN.test(id)

@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { authorizerFromConfig, OPEN_MODE_WARNING } from '../src/auth/authorizer-from-config.js'
 import { signJobToken } from '../src/auth/sign-job-token.js'
-import { parsePollRate } from '../src/limits/security-hooks.js'
+import { parsePollRate } from '../src/rate-options.js'
 
 const SECRET = 'from-config-secret-0123456789abcdef0123'
 const dir = mkdtempSync(join(tmpdir(), 'jobcast-cfg-'))

@@ -160,8 +160,8 @@ describe('cli options', () => {
     const { authorizer } = authorizerFromConfig(config)
     const options = gatewayOptionsFromConfig(config, authorizer)
     expect(options).toMatchObject({ redisUrl: 'redis://x:1', maxSubscriptions: 7, authorizer })
-    // Hooks, not middleware: the gateway then serves SSE below hono (sse-node.ts) with these limits.
-    expect(options.security).toMatchObject({ admitSse: expect.any(Function), checkUpgrade: expect.any(Function) })
+    // Hooks, not middleware: the gateway also applies their socket caps and upgrade check.
+    expect(options.security).toMatchObject({ admitSocket: expect.any(Function), checkUpgrade: expect.any(Function) })
     expect(options.beforeRoutes).toBeUndefined()
     expect(gatewayOptionsFromConfig({ ...config, demo: true }, authorizer).redisUrl).toBeUndefined()
   })

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { DroppedMessages } from '../src/bus/dropped-messages.js'
-import { eventInputJson, normalizeEventInput, parseBusMessage, SeqGate, withSeq } from '../src/event.js'
+import { eventInputJson, normalizeEventInput, parseBusMessage, withSeq } from '../src/event.js'
 
 describe('normalizeEventInput', () => {
   it('keeps known fields in wire order and defaults ts', () => {
@@ -63,14 +63,6 @@ describe('parseBusMessage', () => {
     const text = `{"seq":1,"id":"j","status":"queued","ts":1,"message":"${'é'.repeat(60)}"}`
     expect(parseBusMessage(text, 'j', 150, drops)).toBeNull()
     expect(parseBusMessage(text, 'j', 200)).not.toBeNull()
-  })
-})
-
-describe('SeqGate', () => {
-  it('passes each seq once, in increasing order, after the cursor', () => {
-    const gate = new SeqGate(10)
-    expect([5, 10, 11, 11, 20, 15, 21].map((s) => gate.accept(s))).toEqual([false, false, true, false, true, false, true])
-    expect(gate.last).toBe(21)
   })
 })
 

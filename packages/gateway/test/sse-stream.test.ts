@@ -1,5 +1,4 @@
-/** SSE over real sockets: slow consumers, HEAD, bus failures while starting a stream. */
-import { get } from 'node:http'
+/** SSE over real sockets: HEAD, bus failures while starting a stream, clients that leave. */
 import { afterEach, expect, it } from 'vitest'
 import { createApp } from '../src/app.js'
 import { createGateway } from '../src/create-gateway.js'
@@ -14,25 +13,6 @@ let gw: TestGateway | undefined
 afterEach(async () => {
   await gw?.close()
   gw = undefined
-})
-
-it('drops an SSE client that stops reading once its queued output passes the bound', async () => {
-  gw = await startGateway({ maxBufferedBytes: 64 * 1024 })
-  const response = await new Promise<import('node:http').IncomingMessage>((resolve) => get(`${gw!.url}/v1/jobs/slow/events`, resolve))
-  expect(response.statusCode).toBe(200)
-  response.pause()
-  response.socket.pause()
-  const blob = 'x'.repeat(50_000)
-  for (let i = 0; i < 400 && gw.gateway.hub.watchedJobs > 0; i++) {
-    await gw.gateway.bus.publish({ id: 'slow', status: 'active', message: blob })
-    if (i % 20 === 0) await new Promise((r) => setTimeout(r, 5))
-  }
-  expect(gw.gateway.hub.watchedJobs).toBe(0)
-  // The server cut the connection: once the client reads again it sees the end.
-  const closed = new Promise((resolve) => response.socket.once('close', resolve))
-  response.resume()
-  response.socket.resume()
-  await closed
 })
 
 it('answers HEAD with the stream headers and opens no watch', async () => {

@@ -112,22 +112,6 @@ describe('liveness', () => {
     await new Promise((r) => setTimeout(r, 200))
     expect(ws.socket.readyState).toBe(ws.socket.OPEN)
   })
-
-  it('closes a slow consumer with 1008 and frees its subscriptions', async () => {
-    const ws = await connect({ maxBufferedBytes: 64 * 1024 })
-    ws.send({ type: 'subscribe', id: 'slow' })
-    await frame(ws, (f) => f.type === 'subscribed')
-    const raw = (ws.socket as unknown as { _socket: { pause(): void; resume(): void } })._socket
-    raw.pause()
-    const blob = 'x'.repeat(50_000)
-    for (let i = 0; i < 400 && gw!.gateway.hub.watchedJobs > 0; i++) {
-      await gw!.gateway.bus.publish({ id: 'slow', status: 'active', message: blob })
-      if (i % 20 === 0) await new Promise((r) => setTimeout(r, 5))
-    }
-    expect(gw!.gateway.hub.watchedJobs).toBe(0)
-    raw.resume()
-    expect([1008, 1006]).toContain((await ws.closed).code)
-  })
 })
 
 describe('authorization', () => {

@@ -3,7 +3,6 @@
  * A job's snapshot key and its channel are the same string, `{prefix}job:{ID}`: the braces make
  * the id the Redis Cluster hash tag, so key and channel of one job live in one slot.
  */
-import { isValidJobId } from '../protocol.js'
 
 /** Key prefix used when none is configured. */
 export const DEFAULT_PREFIX = 'jobcast:'
@@ -15,15 +14,4 @@ export const DEFAULT_PREFIX = 'jobcast:'
  */
 export function jobKey(prefix: string, id: string): string {
   return `${prefix}job:{${id}}`
-}
-
-/**
- * The job id of a channel built by {@link jobKey} with the same prefix, or `null` when the
- * channel is not one of ours (other prefix, other shape, invalid id).
- */
-export function jobIdFromChannel(prefix: string, channel: string): string | null {
-  const head = `${prefix}job:{`
-  if (!channel.startsWith(head) || !channel.endsWith('}')) return null
-  const id = channel.slice(head.length, -1)
-  return isValidJobId(id) ? id : null
 }

@@ -92,11 +92,6 @@ export class MemoryBus implements Bus {
     }
   }
 
-  /** Number of listeners on a job's channel (for tests). */
-  listenerCount(id: string): number {
-    return this.#listeners.get(id)?.size ?? 0
-  }
-
   onStateChange(listener: (state: BusState, previous: BusState) => void): () => void {
     this.#stateListeners.add(listener)
     return () => void this.#stateListeners.delete(listener)

@@ -10,7 +10,6 @@ import type { JobEventInput } from '../protocol.js'
 import type { Bus, BusEvent, BusListener, BusState, PublishOutcome } from './bus.js'
 import { DEFAULT_PREFIX, jobKey } from './keys.js'
 import { PUBLISH, RESTORE, type LuaScript } from './scripts.js'
-import { itemsOf, withItem, withoutItem, type OneOrMany } from '../one-or-many.js'
 
 /** Options of {@link createRedisBus}. Give `url` or `redis`. */
 export interface RedisBusOptions {
@@ -60,8 +59,8 @@ interface ChannelRecord {
   readonly id: string
   /** The Redis channel (and snapshot key) of the job. */
   readonly channel: string
-  /** Not a Set: the hub subscribes once per job, and a Set costs ~100 B of table for it. */
-  listeners: OneOrMany<Listening>
+  /** Who listens to the channel (usually the hub alone); unsubscribed when it empties. */
+  readonly listeners: Set<Listening>
   /** Whether the server-side subscription is in place (as far as this bus made it). */
   subscribed: boolean
   /** Serializes SUBSCRIBE/UNSUBSCRIBE of this channel. */
@@ -200,14 +199,14 @@ export class RedisBus implements Bus {
     if (this.#subEverReady && !this.#subReady) throw this.#unavailable(id)
     const channel = jobKey(this.prefix, id)
     let record = this.#channels.get(channel)
-    if (!record) this.#channels.set(channel, (record = { id, channel, listeners: undefined, subscribed: false, chain: SETTLED }))
+    if (!record) this.#channels.set(channel, (record = { id, channel, listeners: new Set(), subscribed: false, chain: SETTLED }))
     const entry = new Listening(listener, record)
-    record.listeners = withItem(record.listeners, entry)
+    record.listeners.add(entry)
     const rec = record
     try {
       await this.#sync(sub, channel, rec)
     } catch (error) {
-      rec.listeners = withoutItem(rec.listeners, entry)
+      rec.listeners.delete(entry)
       this.#sync(sub, channel, rec).catch(() => {})
       throw error instanceof JobcastError ? error : this.#unavailable(id, error)
     }
@@ -218,8 +217,8 @@ export class RedisBus implements Bus {
     if (entry.done) return
     entry.done = true
     const rec = entry.record
-    rec.listeners = withoutItem(rec.listeners, entry)
-    if (rec.listeners === undefined && !this.#closed && this.#sub) this.#sync(this.#sub, rec.channel, rec).catch(() => {})
+    rec.listeners.delete(entry)
+    if (rec.listeners.size === 0 && !this.#closed && this.#sub) this.#sync(this.#sub, rec.channel, rec).catch(() => {})
   }
 
   onStateChange(listener: (state: BusState, previous: BusState) => void): () => void {
@@ -308,7 +307,7 @@ export class RedisBus implements Bus {
     const prior = rec.chain === SETTLED ? SETTLED : rec.chain.catch(() => {})
     const chain: Promise<void> = prior.then(async () => {
       try {
-        const wanted = rec.listeners !== undefined
+        const wanted = rec.listeners.size > 0
         if (wanted && !rec.subscribed) {
           await this.#batched(sub, 'subscribe', channel)
           rec.subscribed = true
@@ -316,7 +315,7 @@ export class RedisBus implements Bus {
           rec.subscribed = false
           await this.#batched(sub, 'unsubscribe', channel)
         }
-        if (rec.listeners === undefined && !rec.subscribed && this.#channels.get(channel) === rec) this.#channels.delete(channel)
+        if (rec.listeners.size === 0 && !rec.subscribed && this.#channels.get(channel) === rec) this.#channels.delete(channel)
       } finally {
         // Not followed by another sync: an idle record keeps a shared promise, not its own.
         if (rec.chain === chain) rec.chain = SETTLED
@@ -350,7 +349,7 @@ export class RedisBus implements Bus {
 
   #onMessage(channel: string, json: string): void {
     const rec = this.#channels.get(channel)
-    if (!rec || rec.listeners === undefined) return
+    if (!rec || rec.listeners.size === 0) return
     // The record holds the id its channel was built from: no need to re-derive it per message.
     // Parsed once; every listener gets the same object, so frames can be cached per event.
     const message = parseBusMessage(json, rec.id, this.#maxBytes)
@@ -358,10 +357,7 @@ export class RedisBus implements Bus {
       this.stats.dropped++
       return
     }
-    // Usually one listener (the hub's): skip the defensive copy then.
-    const listeners = rec.listeners
-    if (listeners instanceof Listening) call(listeners.listener, message)
-    else for (const entry of itemsOf(listeners)) call(entry.listener, message)
+    for (const entry of rec.listeners) call(entry.listener, message)
   }
 
   async #command<T>(id: string, run: () => Promise<T>): Promise<T> {

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url'
 import type { Hono } from 'hono'
 import type { GatewayContext } from '../create-gateway.js'
 import { createPublisher } from '../publisher.js'
-import { errorResponse } from '../routes/http-error.js'
+import { errorResponse } from '../http-error.js'
 import { DEFAULT_DEMO_TIMING, DEMO_JOB_KINDS, demoCsv, runDemoJob, type DemoJobKind, type DemoTiming } from './simulated-jobs.js'
 import { FALLBACK_PAGE } from './fallback-page.js'
 

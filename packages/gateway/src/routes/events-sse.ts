@@ -1,184 +1,106 @@
 /**
- * `GET /v1/jobs/:id/events` (one job) and `GET /v1/events?id=…` (several jobs). Validation,
- * authorization and the 204 check happen before the stream starts, so failures are plain
- * JSON errors; then a stream (sse-stream.ts) takes over.
- *
- * {@link resolveSse} is the route itself, independent of how the request arrived. Two front
- * ends use it: the hono routes ({@link sseResponse}, for `app.request()`, other runtimes and
- * gateways with their own middleware) and the Node fast path (sse-node.ts), which serves a
- * gateway's SSE requests before hono sees them.
+ * `GET /v1/jobs/:id/events` and `GET /v1/events`. One route ({@link serveSseOnNode} for a Node
+ * response, a web body only for `app.request()` and other runtimes), reached two ways that
+ * call the same code:
+ * - the hono routes of `Gateway.app`, wherever it is mounted ({@link sseRoute});
+ * - the gateway's own server, which hands SSE requests to it before hono
+ *   ({@link createSseEdge}): hono's per-request objects would otherwise live as long as
+ *   each stream (bench/README.md, "SSE memory"). A gateway with `beforeRoutes` middleware
+ *   of its caller's does not, so that middleware sees every request.
+ * The transport contract suite runs both.
  */
-import type { ServerResponse } from 'node:http'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response'
-import type { Authorizer } from '../auth/authorizer.js'
-import type { JobHub } from '../hub.js'
-import { isTerminal, isValidJobId, type ErrorCode } from '../protocol.js'
-import type { ConnectionRegistry } from '../registry.js'
-import { parseCursor, parseSeqCursor } from '../sse.js'
-import { authStatus, errorResponse } from './http-error.js'
-import { Heartbeat } from './heartbeat.js'
-import { createSseStream, pipeSseToNode, type SseStreamOptions } from './sse-stream.js'
-import { bearerToken, queryToken } from './token.js'
+import type { Context } from 'hono'
+import type { AdmissionDecision } from '../admission/admission.js'
+import { corsHeaders } from '../admission/http-admission.js'
+import { ERROR_HEADERS, errorBodyJson, errorResponse, statusForCode } from '../http-error.js'
+import { nodeBindings, nodeHeader } from '../node-bindings.js'
+import type { ErrorCode } from '../protocol.js'
+import { publicError } from '../public-error.js'
+import { resolveSse, SSE_DONE_HEADERS, SSE_HEADERS, type SseOutcome, type SseRequest, type SseRouteDeps } from '../sse/resolve-sse.js'
+import { startSseStream } from '../sse/sse-stream.js'
+import { createWebSseSink } from '../sse/web-sink.js'
 
-/** Settings shared by both SSE routes. */
-export interface SseRouteDeps {
-  hub: Pick<JobHub, 'watch' | 'get'>
-  authorizer: Authorizer
-  registry: ConnectionRegistry
-  /** The shared heartbeat timer of every stream. */
-  heartbeat: Heartbeat
-  retryMs: number
-  maxBufferedBytes: number
-  maxJobsPerStream: number
-}
+type Headers = Readonly<Record<string, string>>
 
-/** What {@link createSseRouteDeps} needs; the limits have the gateway's defaults. */
-export interface SseRouteSettings {
-  hub: Pick<JobHub, 'watch' | 'get'>
-  authorizer: Authorizer
-  registry: ConnectionRegistry
-  /** @default 15000 */
-  heartbeatMs?: number
-  /** @default 2000 */
-  sseRetryMs?: number
-  /** @default 1048576 */
-  maxBufferedBytes?: number
-  /** @default 100 */
-  maxJobsPerStream?: number
-}
-
-/** The deps of one front end, with its own heartbeat timer. */
-export function createSseRouteDeps(s: SseRouteSettings): SseRouteDeps {
+/** An SSE request read from a Node request (no web `Request` wrapper is built). */
+function readNodeRequest(req: IncomingMessage, pathId: string | undefined): SseRequest {
+  const target = req.url ?? ''
+  const q = target.indexOf('?')
   return {
-    hub: s.hub,
-    authorizer: s.authorizer,
-    registry: s.registry,
-    heartbeat: new Heartbeat(s.heartbeatMs ?? 15_000),
-    retryMs: s.sseRetryMs ?? 2_000,
-    maxBufferedBytes: s.maxBufferedBytes ?? 1_048_576,
-    maxJobsPerStream: s.maxJobsPerStream ?? 100,
+    method: req.method ?? 'GET',
+    pathId,
+    query: new URLSearchParams(q === -1 ? '' : target.slice(q + 1)),
+    lastEventId: nodeHeader(req, 'last-event-id'),
+    authorization: nodeHeader(req, 'authorization'),
   }
 }
 
-/** An SSE request as both front ends read it. */
-export interface SseRequest {
-  /** `GET` or `HEAD`. */
-  method: string
-  /** The id in `/v1/jobs/:id/events` (decoded); `undefined` for `/v1/events`, whose ids are in the query. */
-  pathId: string | undefined
-  query: URLSearchParams
-  /** The `Last-Event-ID` header. */
-  lastEventId: string | null | undefined
-  /** The `Authorization` header. */
-  authorization: string | null | undefined
-}
-
-/** What to answer. */
-export type SseOutcome =
-  | { kind: 'error'; status: number; code: ErrorCode; message: string; headers?: Record<string, string> }
-  /** 204: the client already has every job's terminal event (stops EventSource reconnecting). */
-  | { kind: 'done' }
-  /** HEAD: the stream's headers, no body. */
-  | { kind: 'head' }
-  | { kind: 'stream'; options: SseStreamOptions }
-
-/** The response headers of every stream. */
-export const SSE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
-  'content-type': 'text/event-stream; charset=utf-8',
-  'cache-control': 'no-cache, no-transform',
-  'x-accel-buffering': 'no',
-  connection: 'keep-alive',
-})
-
-/** The headers of the 204 answer. */
-export const SSE_DONE_HEADERS: Readonly<Record<string, string>> = Object.freeze({ 'cache-control': 'no-cache' })
-
-const ID_RULE = 'use 1–128 characters of A-Z a-z 0-9 . _ : @ -'
-
-function fail(status: number, code: ErrorCode, message: string, headers?: Record<string, string>): SseOutcome {
-  return { kind: 'error', status, code, message, headers }
-}
-
-/** Ids and resume cursor of a request, or why they are unusable. */
-function parseRequest(deps: SseRouteDeps, request: SseRequest): { ids: string[]; cursor: number[] } | SseOutcome {
-  // Last-Event-ID header wins over `?lastEventId=` (EventSource sends the header on reconnect).
-  const lastEventId = request.lastEventId ?? request.query.get('lastEventId')
-  if (request.pathId !== undefined) {
-    if (!isValidJobId(request.pathId)) return fail(400, 'invalid_job_id', `invalid job id: ${ID_RULE}`)
-    const since = parseSeqCursor(lastEventId)
-    if (since === null) return fail(400, 'bad_cursor', 'Last-Event-ID must be the seq of the last event received (an integer)')
-    return { ids: [request.pathId], cursor: [since] }
-  }
-  const ids = request.query.getAll('id')
-  if (ids.length === 0) return fail(400, 'invalid_job_id', 'no job id: pass one or more ?id= parameters')
-  if (ids.length > deps.maxJobsPerStream) {
-    return fail(400, 'too_many_jobs', `${ids.length} jobs on one stream, the limit is ${deps.maxJobsPerStream}: split them over several streams`)
-  }
-  const bad = ids.findIndex((id) => !isValidJobId(id))
-  if (bad !== -1) return fail(400, 'invalid_job_id', `invalid job id ${JSON.stringify(String(ids[bad]).slice(0, 140))}: ${ID_RULE}`)
-  if (new Set(ids).size !== ids.length) return fail(400, 'invalid_job_id', 'the same job id is listed twice: list each job once')
-  const cursor = parseCursor(lastEventId, ids.length)
-  if (cursor === null) {
-    return fail(400, 'bad_cursor', `Last-Event-ID must list one seq per job (${ids.length}), comma-separated, in the order of the id parameters`)
-  }
-  return { ids, cursor }
+function sendError(res: ServerResponse, status: number, code: ErrorCode, message: string, headers: Headers | undefined): void {
+  if (res.headersSent || res.destroyed) return
+  res.writeHead(status, { ...ERROR_HEADERS, ...headers })
+  res.end(errorBodyJson(code, message))
 }
 
 /**
- * The SSE route, whatever the front end: validate, authorize every job, answer 204 when the
- * client already has every terminal event, else describe the stream to start.
- * @throws JobcastError `bus_unavailable` when a snapshot cannot be read (503)
+ * Node builds a response's status line and headers by `+=` and keeps that rope of ~30 string
+ * pieces (`_header`, not a public field) for the response's life; reading one character makes
+ * V8 flatten it into one string: the largest single saving per idle SSE stream in a heap diff
+ * (bench/README.md). Only a memory hint: nothing depends on it.
  */
-export async function resolveSse(deps: SseRouteDeps, request: SseRequest): Promise<SseOutcome> {
-  const parsed = parseRequest(deps, request)
-  if ('kind' in parsed) return parsed
-  const { ids, cursor } = parsed
-  if (deps.registry.closing) return fail(503, 'shutting_down', 'the gateway is shutting down: reconnect in a moment', { 'retry-after': '1' })
-  const token = bearerToken(request.authorization) ?? queryToken(request.query)
-  let expiresAt: number | undefined
-  for (const id of ids) {
-    const decision = await deps.authorizer.authorize(id, token)
-    if (!decision.ok) return fail(authStatus(decision.code), decision.code, decision.message)
-    if (decision.expiresAt !== undefined) expiresAt = Math.min(expiresAt ?? Infinity, decision.expiresAt)
-  }
-  // A job whose terminal event the client already has needs no watch; if that is every job,
-  // 204 tells EventSource to stop reconnecting. Without a cursor (a first connect) nothing is read.
-  let done: boolean[]
-  if (cursor.some((c) => c > 0)) {
-    const snapshots = await Promise.all(ids.map((id, i) => ((cursor[i] ?? 0) > 0 ? deps.hub.get(id) : Promise.resolve(null))))
-    done = snapshots.map((s, i) => s !== null && isTerminal(s.event) && s.event.seq <= (cursor[i] ?? 0))
-    if (done.every(Boolean)) return { kind: 'done' }
-  } else {
-    done = ids.map(() => false)
-  }
-  // HEAD gets the headers only: a stream whose body nobody reads would never be cancelled.
-  if (request.method === 'HEAD') return { kind: 'head' }
-  const options: SseStreamOptions = {
-    hub: deps.hub,
-    registry: deps.registry,
-    heartbeat: deps.heartbeat,
-    ids,
-    cursor,
-    done,
-    multi: request.pathId === undefined,
-    retryMs: deps.retryMs,
-    maxBufferedBytes: deps.maxBufferedBytes,
-    expiresAt,
-  }
-  return { kind: 'stream', options }
+function flattenHeaderText(res: ServerResponse): void {
+  const text: unknown = (res as unknown as { _header?: unknown })._header
+  if (typeof text === 'string') text.charCodeAt(0)
 }
 
-/** The Node response to stream to, and headers chosen by middleware (CORS) to send with it. */
-export interface NodeTarget {
-  res: ServerResponse
-  headers?: Readonly<Record<string, string>>
+/** Answer an outcome on a Node response; a stream writes to the response itself. */
+function respondOnNode(res: ServerResponse, outcome: SseOutcome, cors: Headers | undefined): void {
+  switch (outcome.kind) {
+    case 'error':
+      return sendError(res, outcome.status, outcome.code, outcome.message, { ...outcome.headers, ...cors })
+    case 'done':
+    case 'head':
+      res.writeHead(outcome.kind === 'done' ? 204 : 200, { ...(outcome.kind === 'done' ? SSE_DONE_HEADERS : SSE_HEADERS), ...cors })
+      res.end()
+      return
+    case 'stream': {
+      res.writeHead(200, cors ? { ...SSE_HEADERS, ...cors } : SSE_HEADERS)
+      flattenHeaderText(res)
+      // The client may have left while authorization or the snapshot read was in flight: its
+      // 'close' is then already past, and the stream must not start watches nobody will end.
+      if (res.destroyed || res.socket?.destroyed !== false) return void res.end()
+      const stream = startSseStream(outcome.options, res)
+      // 'close' fires once: `on` keeps an idle stream free of a `once` wrapper.
+      res.on('close', () => stream.end())
+    }
+  }
 }
 
 /**
- * The hono front end of both routes (`pathId` undefined: `/v1/events`). Under
- * @hono/node-server (`node` given) the stream writes to the Node response itself.
+ * The SSE route on a Node request/response, once admitted (`cors`: the headers admission
+ * chose). A failure to read a snapshot is answered like hono's error handler does (app.ts).
  */
-export async function sseResponse(deps: SseRouteDeps, req: Request, pathId: string | undefined, node?: NodeTarget): Promise<Response> {
+export async function serveSseOnNode(deps: SseRouteDeps, req: IncomingMessage, res: ServerResponse, pathId: string | undefined, cors: Headers | undefined): Promise<void> {
+  try {
+    respondOnNode(res, await resolveSse(deps, readNodeRequest(req, pathId)), cors)
+  } catch (error) {
+    const { code, message } = publicError(error, `${req.method ?? 'GET'} (SSE)`)
+    sendError(res, statusForCode(code), code, message, cors)
+  }
+}
+
+/** The hono route handler (`pathId` undefined: `/v1/events`, whose ids are in the query). */
+export async function sseRoute(deps: SseRouteDeps, c: Context, pathId: string | undefined): Promise<Response> {
+  const { incoming, outgoing } = nodeBindings(c)
+  // HEAD stays a web answer: hono answers it from the GET route by copying the Response this
+  // returns, so a HEAD written to the Node response here would be written twice.
+  if (incoming && outgoing && c.req.method === 'GET') {
+    await serveSseOnNode(deps, incoming, outgoing, pathId, corsHeaders(c))
+    // Tells @hono/node-server that the response is already being sent.
+    return RESPONSE_ALREADY_SENT
+  }
+  const req = c.req.raw
   const outcome = await resolveSse(deps, {
     method: req.method,
     pathId,
@@ -193,12 +115,62 @@ export async function sseResponse(deps: SseRouteDeps, req: Request, pathId: stri
       return new Response(null, { status: 204, headers: SSE_DONE_HEADERS })
     case 'head':
       return new Response(null, { status: 200, headers: SSE_HEADERS })
-    case 'stream':
-      if (node) {
-        // The marker tells @hono/node-server that the response is already being sent.
-        pipeSseToNode(outcome.options, node.res, node.headers ? { ...SSE_HEADERS, ...node.headers } : SSE_HEADERS)
-        return RESPONSE_ALREADY_SENT
+    case 'stream': {
+      let stream: { end(): void } | undefined
+      const { sink, body } = createWebSseSink(() => stream?.end())
+      stream = startSseStream(outcome.options, sink)
+      return new Response(body, { status: 200, headers: SSE_HEADERS })
+    }
+  }
+}
+
+/**
+ * Paths the edge takes: exactly the two routes, with an id segment of id characters and `%`
+ * escapes. Anything else, dot segments (`%2e` too) included, goes to hono, which routes it.
+ */
+const SINGLE_JOB_PATH = /^\/v1\/jobs\/([A-Za-z0-9._:@%-]+)\/events$/
+
+/** The id of a single-job path (decoded), `undefined` for `/v1/events`, `null` for any other path. */
+function sseRouteOf(path: string): string | undefined | null {
+  if (path === '/v1/events') return undefined
+  const segment = SINGLE_JOB_PATH.exec(path)?.[1]
+  if (segment === undefined || segment === '.' || segment === '..' || /%2e/i.test(segment)) return null
+  try {
+    return decodeURIComponent(segment)
+  } catch {
+    // Kept as sent: `%` is not an id character, so it is refused as invalid_job_id, as by hono.
+    return segment
+  }
+}
+
+/** Takes a request when it is a `GET` of an SSE route (true), else leaves it to hono (false). */
+export type SseEdge = (req: IncomingMessage, res: ServerResponse) => boolean
+
+/**
+ * The gateway's own server's way to the SSE route: admission (the same decision the hono
+ * middleware asks), then {@link serveSseOnNode}.
+ * @param admitNode - the gateway's admission of a Node request, when it applies limits
+ */
+export function createSseEdge(deps: SseRouteDeps, admitNode: ((req: IncomingMessage, kind: 'sse', jobs: number) => AdmissionDecision) | undefined): SseEdge {
+  return (req, res) => {
+    if (req.method !== 'GET') return false
+    const target = req.url ?? ''
+    const q = target.indexOf('?')
+    const pathId = sseRouteOf(q === -1 ? target : target.slice(0, q))
+    if (pathId === null) return false
+    let cors: Headers | undefined
+    if (admitNode) {
+      // A multi-job stream costs one subscription per job, as in the hono middleware.
+      const jobs = pathId === undefined ? Math.max(1, new URLSearchParams(q === -1 ? '' : target.slice(q + 1)).getAll('id').length) : 1
+      const decision = admitNode(req, 'sse', jobs)
+      if (!decision.ok) {
+        sendError(res, decision.status, decision.code, decision.message, decision.headers)
+        return true
       }
-      return new Response(createSseStream(outcome.options), { status: 200, headers: SSE_HEADERS })
+      res.on('close', decision.release)
+      cors = decision.cors
+    }
+    void serveSseOnNode(deps, req, res, pathId, cors)
+    return true
   }
 }

@@ -1,5 +1,5 @@
 import type { Bus } from '../bus/bus.js'
-import { errorResponse } from './http-error.js'
+import { errorResponse } from '../http-error.js'
 
 const json = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' }
 

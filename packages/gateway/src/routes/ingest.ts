@@ -9,7 +9,7 @@ import type { Bus } from '../bus/bus.js'
 import { isJobcastError } from '../errors.js'
 import { DEFAULT_MAX_MESSAGE_BYTES, normalizeEventText } from '../event.js'
 import { isValidJobId } from '../protocol.js'
-import { authStatus, errorResponse, statusForCode } from './http-error.js'
+import { authStatus, errorResponse, statusForCode } from '../http-error.js'
 
 /** What {@link createIngestHandler} needs. */
 export interface IngestDeps {

@@ -4,10 +4,10 @@
  */
 import type { Authorizer } from '../auth/authorizer.js'
 import type { JobHub } from '../hub.js'
-import { isTerminal, isValidJobId } from '../protocol.js'
-import { formatSeq } from '../sse.js'
-import { authStatus, errorResponse } from './http-error.js'
-import { requestToken } from './token.js'
+import { isTerminal, isValidJobId, JOB_ID_RULE } from '../protocol.js'
+import { formatSeq } from '../sse/frames.js'
+import { authStatus, errorResponse } from '../http-error.js'
+import { requestToken } from '../auth/request-token.js'
 
 /** What the status route needs. */
 export interface StatusRouteDeps {
@@ -35,7 +35,7 @@ export function etagMatches(header: string | null, etag: string): boolean {
 export function jobStatusHandler(deps: StatusRouteDeps): (req: Request, id: string) => Promise<Response> {
   const retryAfter = String(deps.pollRetryAfterSeconds)
   return async (req, id) => {
-    if (!isValidJobId(id)) return errorResponse(400, 'invalid_job_id', 'invalid job id: use 1–128 characters of A-Z a-z 0-9 . _ : @ -')
+    if (!isValidJobId(id)) return errorResponse(400, 'invalid_job_id', `invalid job id: ${JOB_ID_RULE}`)
     const decision = await deps.authorizer.authorize(id, requestToken(req))
     if (!decision.ok) return errorResponse(authStatus(decision.code), decision.code, decision.message)
     const snapshot = await deps.hub.get(id)

@@ -1,15 +1,16 @@
 /**
- * One WebSocket: its subscriptions, their authorization and expiry, and the slow-consumer
- * bound. Owns everything it opens and frees it when the socket ends, however it ends.
+ * One WebSocket: its subscriptions (each a {@link JobWatch}: watch, terminal end, token
+ * expiry), their authorization, and the slow-consumer bound. Owns everything it opens and
+ * frees it when the socket ends, however it ends.
  */
 import type { WebSocket, RawData } from 'ws'
+import type { RateDecision } from '../admission/rate-limiter.js'
 import type { Authorizer } from '../auth/authorizer.js'
-import { publicError } from '../public-error.js'
 import type { BusEvent } from '../bus/bus.js'
-import type { JobHub, Watch, WatchHandler } from '../hub.js'
-import { isTerminal, type ErrorCode } from '../protocol.js'
-import type { RateDecision } from '../limits/rate-limiter.js'
-import { at } from '../timers.js'
+import { JobWatch, type JobWatchOwner } from '../connection/job-watch.js'
+import type { JobHub } from '../hub.js'
+import type { ErrorCode } from '../protocol.js'
+import { publicError } from '../public-error.js'
 import { PONG_FRAME, errorFrame, jobFrame, parseClientFrame, subscribedFrame, unsubscribedFrame } from './frames.js'
 
 /** What a connection needs. */
@@ -27,24 +28,6 @@ export interface WsConnectionOptions {
   onClose?: (connection: WsConnection) => void
 }
 
-/** One job on a socket, and the handler its watch calls (no closure per subscription). */
-class Subscription implements WatchHandler {
-  readonly connection: WsConnection
-  readonly id: string
-  closed = false
-  watch: Watch | undefined = undefined
-  cancelExpiry: (() => void) | undefined = undefined
-
-  constructor(connection: WsConnection, id: string) {
-    this.connection = connection
-    this.id = id
-  }
-
-  onJobEvent(message: BusEvent): void {
-    this.connection.deliver(this, message)
-  }
-}
-
 /** Send options of every frame (`ws` copies them, so one object serves all sends). */
 const TEXT = { binary: false } as const
 
@@ -52,14 +35,11 @@ const TEXT = { binary: false } as const
 export const CLOSE = { policy: 1008, tooBig: 1009, internal: 1011, restart: 1012 } as const
 
 /** Drives one accepted socket. */
-export class WsConnection {
+export class WsConnection implements JobWatchOwner {
   readonly #ws: WebSocket
   readonly #options: WsConnectionOptions
-  /**
-   * Active subscriptions. An array searched linearly (at most `maxSubscriptions`, usually
-   * one or a few): a Map costs an idle socket ~150 B of hash table for its single entry.
-   */
-  #subs: Subscription[] = []
+  /** Active subscriptions (at most `maxSubscriptions`, usually one or a few: searched linearly). */
+  readonly #subs: JobWatch[] = []
   #ended = false
   /** Set by the ping sweep; a pong clears it. */
   alive = true
@@ -139,9 +119,8 @@ export class WsConnection {
         errorFrame('rate_limited', `[jobcast] too many subscriptions from this address: subscribe again in ${admitted.retryAfterSec} s and do not unsubscribe and re-subscribe in a loop; the limit is --subscribe-rate`, id),
       )
     }
-    const sub = new Subscription(this, id)
-    // Copied, not pushed: a pushed-to array keeps spare capacity for 16 more (~136 B per socket).
-    this.#subs = [...this.#subs, sub]
+    const sub = new JobWatch(this, id)
+    this.#subs.push(sub)
     const fail = (code: ErrorCode, message: string): void => {
       this.#remove(sub)
       this.#send(errorFrame(code, message, id))
@@ -150,21 +129,8 @@ export class WsConnection {
       const decision = await this.#options.authorizer.authorize(id, frameToken ?? this.#options.defaultToken)
       if (sub.closed) return
       if (!decision.ok) return fail(decision.code, decision.message)
-      if (decision.expiresAt !== undefined) {
-        sub.cancelExpiry = at(decision.expiresAt, () => {
-          if (sub.closed) return
-          this.#end(id)
-          this.#send(errorFrame('token_expired', '[jobcast] token expired: subscribe again with a fresh token and "since"', id))
-        })
-      }
-      const watch = await this.#options.hub.watch(id, { since, onReady: (snapshot) => !sub.closed && this.#send(subscribedFrame(id, snapshot !== null)) }, sub)
-      if (sub.closed) return watch.close()
-      sub.watch = watch
-      if (watch.ended) {
-        // `since` already covered the terminal event: nothing more will come.
-        this.#end(id)
-        this.#send(unsubscribedFrame(id))
-      }
+      if (decision.expiresAt !== undefined) sub.expireAt(decision.expiresAt)
+      await sub.start(this.#options.hub, since, (snapshot) => !sub.closed && this.#send(subscribedFrame(id, snapshot !== null)))
     } catch (error) {
       if (sub.closed) return
       this.#end(id)
@@ -173,14 +139,20 @@ export class WsConnection {
     }
   }
 
-  /** A job event for one of this socket's subscriptions (called by its watch). */
-  deliver(sub: Subscription, message: BusEvent): void {
-    if (sub.closed) return
+  /** A job event for one of this socket's subscriptions. */
+  onJobEvent(sub: JobWatch, message: BusEvent): void {
     this.#send(jobFrame(message))
-    if (isTerminal(message.event) && !sub.closed) {
-      this.#end(sub.id)
-      this.#send(unsubscribedFrame(sub.id))
-    }
+  }
+
+  /** Its terminal event went out, or `since` already covered it: nothing more will come. */
+  onJobEnded(sub: JobWatch): void {
+    this.#end(sub.id)
+    this.#send(unsubscribedFrame(sub.id))
+  }
+
+  onGrantExpired(sub: JobWatch): void {
+    this.#end(sub.id)
+    this.#send(errorFrame('token_expired', '[jobcast] token expired: subscribe again with a fresh token and "since"', sub.id))
   }
 
   /** End one subscription (idempotent). */
@@ -188,12 +160,10 @@ export class WsConnection {
     const sub = this.#subs.find((s) => s.id === id)
     if (!sub) return
     this.#remove(sub)
-    sub.closed = true
-    sub.cancelExpiry?.()
-    sub.watch?.close()
+    sub.close()
   }
 
-  #remove(sub: Subscription): void {
+  #remove(sub: JobWatch): void {
     const index = this.#subs.indexOf(sub)
     if (index !== -1) this.#subs.splice(index, 1)
   }

@@ -4,7 +4,7 @@
  */
 import type { BusEvent } from '../bus/bus.js'
 import { frameCache } from '../frame-cache.js'
-import { isValidJobId, type ErrorCode } from '../protocol.js'
+import { isValidJobId, JOB_ID_RULE, type ErrorCode } from '../protocol.js'
 
 /** A frame a client may send. */
 export type ClientFrame =
@@ -40,7 +40,7 @@ export function parseClientFrame(text: string): ParsedFrame {
       const id = frame.id
       if (!isValidJobId(id)) {
         const shown = typeof id === 'string' && id.length <= 200 ? id : undefined
-        return fail('invalid_job_id', 'invalid job id: use 1–128 characters of A-Z a-z 0-9 . _ : @ -', shown)
+        return fail('invalid_job_id', `invalid job id: ${JOB_ID_RULE}`, shown)
       }
       if (frame.type === 'unsubscribe') return { ok: true, frame: { type: 'unsubscribe', id } }
       const since = frame.since ?? 0

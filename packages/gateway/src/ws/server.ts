@@ -10,9 +10,9 @@ import type { Authorizer } from '../auth/authorizer.js'
 import type { JobHub } from '../hub.js'
 import type { ErrorCode } from '../protocol.js'
 import type { ConnectionRegistry } from '../registry.js'
-import type { RateDecision } from '../limits/rate-limiter.js'
+import type { RateDecision } from '../admission/rate-limiter.js'
 import { publicError } from '../public-error.js'
-import { endSocketWithError, statusForCode } from '../routes/http-error.js'
+import { endSocketWithError, statusForCode } from '../http-error.js'
 import { WsConnection } from './connection.js'
 
 /**

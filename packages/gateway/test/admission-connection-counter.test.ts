@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { createConnectionCounter } from '../src/limits/connection-counter.js'
+import { createConnectionCounter } from '../src/admission/connection-counter.js'
 
 describe('connection counter', () => {
   it('admits up to maxPerIp per address and frees slots on release', () => {

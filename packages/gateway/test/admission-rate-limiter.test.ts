@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { createRateLimiter } from '../src/limits/rate-limiter.js'
+import { createRateLimiter } from '../src/admission/rate-limiter.js'
 
 describe('rate limiter (token bucket)', () => {
   it('allows a burst, then the sustained rate, and says when to retry', () => {

@@ -1,11 +1,23 @@
 import { Hono } from 'hono'
 import { describe, expect, it } from 'vitest'
-import { clientIp } from '../src/limits/client-ip.js'
-import { createConnectionCounter } from '../src/limits/connection-counter.js'
-import { corsMiddleware } from '../src/limits/cors.js'
-import { createOriginPolicy } from '../src/limits/origin-policy.js'
-import { readRequestOrigin } from '../src/limits/request-origin.js'
-import { createUpgradeGuard } from '../src/limits/upgrade-guard.js'
+import { clientIp } from '../src/admission/client-ip.js'
+import { createConnectionCounter } from '../src/admission/connection-counter.js'
+import { createAdmission, type AdmissionDecision, type AdmissionRequest } from '../src/admission/admission.js'
+import { admissionMiddleware } from '../src/admission/http-admission.js'
+import { createOriginPolicy } from '../src/admission/origin-policy.js'
+import { readRequestOrigin } from '../src/admission/request-origin.js'
+
+/** The WebSocket admission of an allow-list, with `maxPerIp` sockets per IP. */
+function upgradeGuard(corsOrigins: string[], maxPerIp: number): (request: Omit<AdmissionRequest, 'kind'>) => AdmissionDecision {
+  const admission = createAdmission({
+    origins: createOriginPolicy(corsOrigins),
+    wsConnections: createConnectionCounter({ maxPerIp }),
+    sseConnections: createConnectionCounter({ maxPerIp: 0 }),
+    polls: undefined,
+    subscribes: undefined,
+  })
+  return (request) => admission.admit({ ...request, kind: 'websocket' })
+}
 
 /** Where a request was sent (Host header and scheme). */
 const site = (host: string, scheme: 'http' | 'https' = 'http') => ({ host, scheme })
@@ -94,9 +106,16 @@ describe('request origin', () => {
   })
 })
 
-describe('CORS middleware', () => {
+describe('CORS (HTTP admission middleware)', () => {
   const app = new Hono()
-  app.use('*', corsMiddleware(createOriginPolicy(['https://app.example.com'])))
+  const admission = createAdmission({
+    origins: createOriginPolicy(['https://app.example.com']),
+    wsConnections: createConnectionCounter({ maxPerIp: 0 }),
+    sseConnections: createConnectionCounter({ maxPerIp: 0 }),
+    polls: undefined,
+    subscribes: undefined,
+  })
+  app.use('*', admissionMiddleware(admission))
   app.get('/v1/jobs/:id', (c) => c.json({ ok: true }, 200, { ETag: '"1"' }))
 
   it('answers a preflight for Authorization from an allowed origin', async () => {
@@ -169,8 +188,7 @@ describe('client IP', () => {
     expect(clientIp('1:2:3', undefined)).toBe('1:2:3')
     // Not an address in X-Forwarded-For: the TCP peer is counted.
     expect(clientIp('10.0.0.1', 'a::b::c', 1)).toBe('10.0.0.1')
-    const counter = createConnectionCounter({ maxPerIp: 2 })
-    const guard = createUpgradeGuard({ origins: createOriginPolicy([]), connections: counter })
+    const guard = upgradeGuard([], 2)
     const from = (ip: string) => guard({ origin: undefined, host: 'gw', scheme: 'http', ip: clientIp(ip, undefined) })
     expect(from('2001:db8::1').ok).toBe(true)
     expect(from('2001:db8::2').ok).toBe(true)
@@ -179,11 +197,8 @@ describe('client IP', () => {
   })
 })
 
-describe('upgrade guard', () => {
-  const guard = createUpgradeGuard({
-    origins: createOriginPolicy(['https://app.example.com']),
-    connections: createConnectionCounter({ maxPerIp: 2 }),
-  })
+describe('WebSocket admission', () => {
+  const guard = upgradeGuard(['https://app.example.com'], 2)
   const req = (origin: string | undefined, ip = '1.2.3.4') => ({ origin, host: 'gw:80', scheme: 'http' as const, ip })
 
   it('refuses a foreign origin with 403 before counting it', () => {

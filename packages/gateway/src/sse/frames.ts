@@ -50,11 +50,6 @@ export function parseSeqCursor(raw: string | null | undefined): number | null {
   return Number(text)
 }
 
-/** Format a multi-job cursor: `1764287374123456,0,1764287374200000`. */
-export function formatCursor(seqs: readonly number[]): string {
-  return seqs.map(formatSeq).join(',')
-}
-
 /**
  * Parse a multi-job cursor for `count` jobs. Absent or empty → all zeros. Wrong number of
  * entries or a non-integer entry → `null` (400 bad_cursor).

@@ -1,6 +1,6 @@
 import { STATUS_CODES } from 'node:http'
 import type { Duplex } from 'node:stream'
-import type { ErrorCode } from '../protocol.js'
+import type { ErrorCode } from './protocol.js'
 
 /** The body of every HTTP error: `{"error":{"code","message"}}`. */
 export interface ErrorBody {

@@ -5,7 +5,8 @@
  */
 import type { IncomingMessage } from 'node:http'
 import type { TLSSocket } from 'node:tls'
-import { rawHeader } from '../raw-header.js'
+import { nodeHeader } from '../node-bindings.js'
+import { clientIpOf } from './client-ip.js'
 
 /** Where a request was sent: its `Host` header and scheme. */
 export interface RequestSite {
@@ -43,8 +44,12 @@ export function readRequestOrigin(header: HeaderReader, encrypted: boolean, trus
   return { origin, host: header('host'), scheme }
 }
 
-/** {@link readRequestOrigin} for a Node request (read from `rawHeaders`: no header object is built). */
+/** {@link readRequestOrigin} for a Node request. */
 export function requestOriginOf(req: IncomingMessage, trustProxyHops: number): RequestOrigin {
-  const raw = req.rawHeaders
-  return readRequestOrigin((name) => rawHeader(raw, name, name === 'host'), (req.socket as Partial<TLSSocket>).encrypted === true, trustProxyHops)
+  return readRequestOrigin((name) => nodeHeader(req, name), (req.socket as Partial<TLSSocket>).encrypted === true, trustProxyHops)
+}
+
+/** What admission reads from a Node request: the client IP and the origin facts, in one place. */
+export function nodeRequestFacts(req: IncomingMessage, trustProxyHops: number): RequestOrigin & { readonly ip: string } {
+  return { ip: clientIpOf(req, trustProxyHops), ...requestOriginOf(req, trustProxyHops) }
 }

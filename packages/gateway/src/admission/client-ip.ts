@@ -10,7 +10,7 @@
  */
 import type { IncomingMessage } from 'node:http'
 import { isIP } from 'node:net'
-import { rawHeader } from '../raw-header.js'
+import { nodeHeader } from '../node-bindings.js'
 
 /**
  * The address per-IP limits count for a Node request: the one place the gateway reads it
@@ -18,9 +18,7 @@ import { rawHeader } from '../raw-header.js'
  * @param trustProxyHops See {@link clientIp}.
  */
 export function clientIpOf(req: IncomingMessage, trustProxyHops: number): string {
-  // Read only when trusted, and from rawHeaders: `req.headers` would build a header object
-  // that a long-lived SSE request keeps for its whole life.
-  const forwardedFor = trustProxyHops > 0 ? rawHeader(req.rawHeaders, 'x-forwarded-for') : undefined
+  const forwardedFor = trustProxyHops > 0 ? nodeHeader(req, 'x-forwarded-for') : undefined
   return clientIp(req.socket.remoteAddress, forwardedFor, trustProxyHops)
 }
 

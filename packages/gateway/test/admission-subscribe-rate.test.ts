@@ -7,7 +7,7 @@ import WebSocket from 'ws'
 import { afterEach, expect, it } from 'vitest'
 import { openAuthorizer } from '../src/auth/authorizer.js'
 import { createGateway, type Gateway } from '../src/create-gateway.js'
-import { createRateLimiter } from '../src/limits/rate-limiter.js'
+import { createRateLimiter } from '../src/admission/rate-limiter.js'
 
 let gateway: Gateway | undefined
 const sockets: WebSocket[] = []
