@@ -107,6 +107,9 @@ describe.each(buses)('%s bus', (busKind) => {
   describe.each(transports)('%s', (transport) => {
     const open = DRIVERS[transport]
     const streaming = transport !== 'polling'
+    // Slow consumers and shutdown are about connections that stay open: polling has none, so
+    // these cases are not defined for it (rather than counted as skipped).
+    const itWhenStreaming: (name: string, test: () => Promise<void>) => void = streaming ? it : () => {}
 
     it('gives a late subscriber the snapshot', async () => {
       const { gw, pub } = await setup()
@@ -179,7 +182,7 @@ describe.each(buses)('%s bus', (busKind) => {
       expect(gw.gateway.hub.watchedJobs).toBe(0)
     })
 
-    it.skipIf(!streaming)('drops a client that stops reading once its unsent output passes maxBufferedBytes', async () => {
+    itWhenStreaming('drops a client that stops reading once its unsent output passes maxBufferedBytes', async () => {
       const { gw } = await setup({ maxBufferedBytes: 64 * 1024 })
       const stalled = await openStalled(transport, gw, 'slow-1')
       cleanups.push(() => stalled.close())
@@ -193,7 +196,7 @@ describe.each(buses)('%s bus', (busKind) => {
       await stalled.closed
     })
 
-    it.skipIf(!streaming)('ends every stream on shutdown, and frees its watches', async () => {
+    itWhenStreaming('ends every stream on shutdown, and frees its watches', async () => {
       const { gw, pub } = await setup()
       await pub.active('shutdown-1')
       const watcher = await open(gw, 'shutdown-1')
