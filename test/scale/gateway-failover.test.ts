@@ -1,0 +1,139 @@
+/**
+ * The delivery promise across a Redis failover (issue 12): a master is killed mid-job; once its
+ * replica is promoted, the terminal event published after it reaches WebSocket, SSE and polling
+ * clients of a gateway on a Redis Cluster and on a sentinel group. And a snapshot re-read that is
+ * older than what a client already has never moves the client back.
+ */
+import { createPublisher, type Publisher } from '@jobcast/gateway'
+import { Redis } from 'ioredis'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { jobKey } from '../../packages/gateway/src/bus/keys.js'
+import { startGateway, type TestGateway } from '../support/gateway.js'
+import { randomPrefix, startRedis, type TestRedis } from '../support/redis.js'
+import { startCluster, type TestCluster } from '../support/redis-cluster.js'
+import { startSentinelGroup, type TestSentinelGroup } from '../support/redis-sentinel.js'
+import { redisCli, subscribersOn, waitUntil } from '../support/redis-topology.js'
+import { DRIVERS, type Watcher } from '../support/transports.js'
+
+const WATCHED_BY = ['websocket', 'sse', 'polling'] as const
+
+/** One topology under test: where it is, and how to fail its master over for a job. */
+interface Topology {
+  readonly target: { cluster: readonly string[] } | { sentinels: readonly string[]; sentinelName: string }
+  /** Kills the master serving job `key` and resolves with the promoted replica's port once it took over. */
+  failOver(key: string): Promise<number>
+  stop(): Promise<void>
+}
+
+async function clusterTopology(): Promise<Topology> {
+  const cluster: TestCluster = await startCluster()
+  return {
+    target: { cluster: cluster.nodes },
+    failOver: async (key) => cluster.killMaster(await cluster.masterOf(key)),
+    stop: () => cluster.stop(),
+  }
+}
+
+async function sentinelTopology(): Promise<Topology> {
+  const group: TestSentinelGroup = await startSentinelGroup()
+  return {
+    target: { sentinels: group.sentinels, sentinelName: group.name },
+    failOver: () => group.killMaster(),
+    stop: () => group.stop(),
+  }
+}
+
+describe.each([
+  ['cluster', clusterTopology],
+  ['sentinel', sentinelTopology],
+] as const)('gateway on a Redis %s, master killed mid-job', (_name, start) => {
+  let topology: Topology
+  let gateway: TestGateway | undefined
+  let publisher: Publisher | undefined
+  const watchers: Watcher[] = []
+  beforeAll(async () => {
+    topology = await start()
+  }, 60_000)
+  afterAll(() => topology?.stop())
+  afterEach(async () => {
+    for (const watcher of watchers.splice(0)) watcher.close()
+    await publisher?.close()
+    await gateway?.close()
+  })
+
+  it('delivers the terminal event published after the promotion to WebSocket, SSE and polling clients', async () => {
+    const prefix = randomPrefix()
+    const id = 'failover-1'
+    gateway = await startGateway({ bus: { ...topology.target, prefix } })
+    publisher = createPublisher({ ...topology.target, prefix })
+    await publisher.active(id, { progress: 10 })
+    for (const transport of WATCHED_BY) watchers.push(await DRIVERS[transport](gateway, id))
+    for (const watcher of watchers) await watcher.events.until(() => watcher.events.items.at(-1)?.progress === 10 || undefined)
+    const states: string[] = []
+    gateway.gateway.bus.onStateChange((state) => states.push(state))
+
+    const promoted = await topology.failOver(jobKey(prefix, id))
+    // Back up means re-subscribed on the promoted master and confirmed (not just reconnected).
+    await waitUntil('the bus to be up again', async () => gateway?.gateway.bus.state === 'up' && states.includes('up'), 30_000)
+    expect(await subscribersOn(promoted, jobKey(prefix, id), 'shard')).toBe(1)
+    const terminal = await publisher.complete(id, { rows: 3 })
+    expect(terminal.published).toBe(true)
+
+    await Promise.all(watchers.map((watcher) => watcher.finished))
+    for (const watcher of watchers) {
+      const seqs = watcher.events.items.map((event) => event.seq)
+      expect(seqs).toEqual([...seqs].sort((a, b) => a - b))
+      expect(new Set(seqs).size).toBe(seqs.length)
+      expect(watcher.events.items.at(-1)).toMatchObject({ status: 'completed', seq: terminal.published ? terminal.event.seq : -1 })
+    }
+  }, 90_000)
+})
+
+describe('a snapshot re-read older than what was delivered (a failover lost an acknowledged write)', () => {
+  let redis: TestRedis
+  beforeAll(async () => {
+    redis = await startRedis()
+  })
+  afterAll(() => redis?.stop())
+
+  it('never moves a client back: the gateway keeps its newer event, restores it, and the job goes on', async () => {
+    const prefix = randomPrefix()
+    const id = 'older-1'
+    const key = jobKey(prefix, id)
+    const gateway = await startGateway({ bus: { redisUrl: redis.url, prefix } })
+    const publisher = createPublisher({ url: redis.url, prefix })
+    const raw = new Redis(redis.url)
+    const watchers: Watcher[] = []
+    try {
+      const older = await publisher.active(id, { progress: 10 })
+      for (const transport of WATCHED_BY) watchers.push(await DRIVERS[transport](gateway, id))
+      const newer = await publisher.progress(id, 50)
+      if (!older.published || !newer.published) throw new Error('not published')
+      for (const watcher of watchers) await watcher.events.until(() => watcher.events.items.at(-1)?.progress === 50 || undefined)
+      // What a promoted replica that missed the last write holds: the older event.
+      await raw.set(key, JSON.stringify(older.event))
+      const states: string[] = []
+      gateway.gateway.bus.onStateChange((state) => states.push(state))
+      // Cut the gateway's subscriber connection: down, then up, then the hub re-reads the snapshot.
+      await redisCli(redis.port, ['CLIENT', 'KILL', 'TYPE', 'pubsub'])
+      await waitUntil('the bus to go down and up', async () => states.includes('down') && gateway.gateway.bus.state === 'up')
+      // The hub puts its newer event back over the older snapshot.
+      await waitUntil('the newer event to be restored', async () => (await raw.get(key)) === JSON.stringify(newer.event))
+      const terminal = await publisher.complete(id)
+      if (!terminal.published) throw new Error('not published')
+      await Promise.all(watchers.map((watcher) => watcher.finished))
+      for (const watcher of watchers) {
+        const seqs = watcher.events.items.map((event) => event.seq)
+        expect(seqs).toEqual([...seqs].sort((a, b) => a - b))
+        expect(seqs).not.toContain(undefined)
+        // Never the older event again after the newer one.
+        expect(seqs.slice(seqs.indexOf(newer.event.seq))).toEqual([newer.event.seq, terminal.event.seq])
+      }
+    } finally {
+      for (const watcher of watchers) watcher.close()
+      raw.disconnect()
+      await publisher.close()
+      await gateway.close()
+    }
+  }, 30_000)
+})
