@@ -8,6 +8,7 @@ import { createPublisher, type Publisher } from '@jobcast/gateway'
 import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { jobKey } from '../../packages/gateway/src/bus/keys.js'
+import { createRedisBus } from '../../packages/gateway/src/bus/redis-bus.js'
 import { startGateway, type TestGateway } from '../support/gateway.js'
 import { randomPrefix, startRedis, type TestRedis } from '../support/redis.js'
 import { startCluster, type TestCluster } from '../support/redis-cluster.js'
@@ -87,6 +88,23 @@ describe.each([
       expect(watcher.events.items.at(-1)).toMatchObject({ status: 'completed', seq: terminal.published ? terminal.event.seq : -1 })
     }
   }, 90_000)
+
+  it('refused credentials fail a command with a clear error within the command timeout, and the retries are logged rate-limited without the password', async () => {
+    const password = 'hunter2-never-shown'
+    const lines: string[] = []
+    const bus = createRedisBus({ connection: { ...topology.target, username: 'jobcast-nobody', password }, commandTimeoutMs: 1_000, log: (line) => lines.push(line) })
+    try {
+      const started = Date.now()
+      await expect(bus.get('any')).rejects.toMatchObject({ code: 'bus_unavailable', message: expect.stringMatching(/^\[jobcast\] Redis \(.+\) refused the credentials \(.*WRONGPASS.*\) \(job any\): check the Redis user name and password$/) })
+      expect(Date.now() - started).toBeLessThan(3_000)
+      // ioredis retries many times a second; the log keeps the first line of the interval.
+      expect(lines).toHaveLength(1)
+      expect(lines[0]).toMatch(/^\[jobcast\] Redis command connection to .+ \(user jobcast-nobody, password \*\*\*\): .*WRONGPASS.*; retrying$/)
+      expect(lines.join('\n')).not.toContain(password)
+    } finally {
+      await bus.close()
+    }
+  }, 30_000)
 })
 
 describe('a snapshot re-read older than what was delivered (a failover lost an acknowledged write)', () => {

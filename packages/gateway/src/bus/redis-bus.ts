@@ -504,7 +504,9 @@ export class RedisBus implements Bus {
     try {
       return await pending
     } catch (error) {
-      if (isReplyError(error) && !error.message.startsWith('NOSCRIPT')) {
+      // Behind Sentinel the refusal is the command's own reply, not a connection error.
+      if (isReplyError(error) && CREDENTIALS_REFUSED.test(error.message)) this.#credentialsError = error.message
+      else if (isReplyError(error) && !error.message.startsWith('NOSCRIPT')) {
         throw new JobcastError('internal', `[jobcast] Redis refused a command for job ${id}: ${error.message}`, { jobId: id, cause: error })
       }
       throw this.#unavailable(id, error)
