@@ -99,7 +99,7 @@ describe.each([
       expect(Date.now() - started).toBeLessThan(3_000)
       // ioredis retries many times a second; the log keeps the first line of the interval.
       expect(lines).toHaveLength(1)
-      expect(lines[0]).toMatch(/^\[jobcast\] Redis command connection to .+ \(user jobcast-nobody, password \*\*\*\): .*WRONGPASS.*; retrying$/)
+      expect(lines[0]).toMatch(/^\[jobcast\] Redis (command|subscriber) connection to .+ \(user jobcast-nobody, password \*\*\*\): .+; retrying$/)
       expect(lines.join('\n')).not.toContain(password)
     } finally {
       await bus.close()

@@ -358,14 +358,16 @@ export class RedisBus implements Bus {
     connection.on('end', down)
     connection.on('reconnecting', down)
     if (role === 'sub' && connection instanceof Cluster) {
-      // A shard's subscriber lost (its master died or hung: ioredis replaces it), or a new slot
-      // map (failover, slot move: the old owner drops the moved slots' channels). ioredis
+      // A node lost (a master died), a shard's subscriber replaced (its master hung), or a new
+      // slot map (failover, slot move: the old owner drops the moved slots' channels). ioredis
       // re-subscribes by itself but does not say when that is confirmed ('subscribersReady'
-      // comes before): down, subscribe again, 'up' once confirmed, so the hub re-reads snapshots.
+      // comes before): down, subscribe again, 'up' once confirmed, so the hub re-reads
+      // snapshots. So the bus is down while a shard holding a watched job is unreachable.
       const topologyChanged = () => {
         down()
         this.#resubscribe(connection)
       }
+      connection.on('-node', topologyChanged)
       connection.on('-subscriber', topologyChanged)
       connection.on('subscribersReady', topologyChanged)
     }
