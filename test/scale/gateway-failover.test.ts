@@ -15,8 +15,25 @@ import { startCluster, type TestCluster } from '../support/redis-cluster.js'
 import { startSentinelGroup, type TestSentinelGroup } from '../support/redis-sentinel.js'
 import { redisCli, subscribersOn, waitUntil } from '../support/redis-topology.js'
 import { DRIVERS, type Watcher } from '../support/transports.js'
+import { pythonInterpreter, run } from '../support/producers.js'
 
 const WATCHED_BY = ['websocket', 'sse', 'polling'] as const
+
+/** A Python worker publishing through redis-py's own client for the topology in `TARGET` (JSON). */
+const PYTHON_PRODUCER = `import json, os, sys
+sys.path.insert(0, 'producers/python')
+from jobcast import Publisher
+target = json.loads(os.environ['TARGET'])
+address = lambda entry: (entry.rsplit(':', 1)[0], int(entry.rsplit(':', 1)[1]))
+if 'cluster' in target:
+    from redis.cluster import ClusterNode, RedisCluster
+    client = RedisCluster(startup_nodes=[ClusterNode(*address(entry)) for entry in target['cluster']])
+else:
+    from redis.sentinel import Sentinel
+    client = Sentinel([address(entry) for entry in target['sentinels']]).master_for(target['sentinelName'])
+jobs = Publisher(client, os.environ['PREFIX'])
+jobs.progress(sys.argv[1], 50)
+jobs.complete(sys.argv[1], {'lang': 'python'})`
 
 /** One topology under test: where it is, and how to fail its master over for a job. */
 interface Topology {
@@ -88,6 +105,17 @@ describe.each([
       expect(watcher.events.items.at(-1)).toMatchObject({ status: 'completed', seq: terminal.published ? terminal.event.seq : -1 })
     }
   }, 90_000)
+
+  it('a Python producer publishes through redis-py (RedisCluster, Sentinel.master_for) to WebSocket, SSE and polling clients', async () => {
+    const prefix = randomPrefix()
+    const id = 'python-1'
+    gateway = await startGateway({ bus: { ...topology.target, prefix } })
+    for (const transport of WATCHED_BY) watchers.push(await DRIVERS[transport](gateway, id))
+    const result = await run(pythonInterpreter(), ['-c', PYTHON_PRODUCER, id], { redisUrl: '', env: { TARGET: JSON.stringify(topology.target), PREFIX: prefix } })
+    expect(result.status, result.stderr).toBe(0)
+    await Promise.all(watchers.map((watcher) => watcher.finished))
+    for (const watcher of watchers) expect(watcher.events.items.at(-1)).toMatchObject({ status: 'completed', progress: 100 })
+  }, 30_000)
 
   it('refused credentials fail a command with a clear error within the command timeout, and the retries are logged rate-limited without the password', async () => {
     const password = 'hunter2-never-shown'
