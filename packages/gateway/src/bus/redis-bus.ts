@@ -161,6 +161,8 @@ export class RedisBus implements Bus {
   readonly #ownsCmd: boolean
   /** Builds the subscriber connection (a duplicate of the given one, or the owned pair's). */
   readonly #makeSubscriber: () => Redis | Cluster
+  /** Closes what `#makeSubscriber` prepared when it was never called (a publish-only bus). */
+  readonly #dropUnusedSubscriber: () => void
   readonly #log: LogLine | undefined
   /** Where Redis is, for messages (never the password). */
   readonly #target: string
@@ -197,6 +199,7 @@ export class RedisBus implements Bus {
       this.#ownsCmd = false
       this.#target = 'the given Redis connection'
       this.#makeSubscriber = () => given.duplicate({ ...this.#connectionOptions(), autoResubscribe: true, autoResendUnfulfilledCommands: true })
+      this.#dropUnusedSubscriber = () => {}
     } else {
       const settings = options.connection ?? { url: options.url ?? 'redis://127.0.0.1:6379' }
       this.#target = describeRedisTarget(settings)
@@ -218,6 +221,7 @@ export class RedisBus implements Bus {
         connections.subscriber.connect().catch(() => {})
         return connections.subscriber
       }
+      this.#dropUnusedSubscriber = () => connections.subscriber.disconnect()
     }
     this.#watchConnection(this.#cmd, 'cmd')
     if (this.#cmd.status === 'ready') this.#cmdReady = this.#cmdEverReady = true
@@ -315,6 +319,7 @@ export class RedisBus implements Bus {
         if (connection.status !== 'ready') return connection.disconnect()
         await connection.quit().catch(() => connection.disconnect())
       }
+      if (!this.#sub) this.#dropUnusedSubscriber()
       await Promise.all([this.#sub ? end(this.#sub) : undefined, this.#ownsCmd ? end(this.#cmd) : undefined])
     })
     return this.#closed
@@ -501,7 +506,10 @@ export class RedisBus implements Bus {
   async #command<T>(id: string, run: () => Promise<T>): Promise<T> {
     // Fail fast during an outage; before the first connect, commands wait (bounded by the timeout).
     if (this.#cmdEverReady && !this.#cmdReady) throw this.#unavailable(id)
-    const pending = this.#withTimeout(run())
+    // ioredis' own commandTimeout covers a command sent on a ready connection; one held in an
+    // offline queue (before a login that may never succeed) or by a Cluster (redirections,
+    // slot refreshes) gets a timer of its own. Not every GET: polling is the hot path.
+    const pending = this.#cmdReady && !(this.#cmd instanceof Cluster) ? run() : this.#withTimeout(run())
     this.#inflight.add(pending)
     try {
       return await pending
