@@ -40,6 +40,8 @@ interface Topology {
   readonly target: { cluster: readonly string[] } | { sentinels: readonly string[]; sentinelName: string }
   /** Kills the master serving job `key` and resolves with the promoted replica's port once it took over. */
   failOver(key: string): Promise<number>
+  /** On a cluster: moves the slot of `key` to another master and resolves with its port. */
+  moveSlot?(key: string): Promise<number>
   stop(): Promise<void>
 }
 
@@ -48,6 +50,12 @@ async function clusterTopology(): Promise<Topology> {
   return {
     target: { cluster: cluster.nodes },
     failOver: async (key) => cluster.killMaster(await cluster.masterOf(key)),
+    async moveSlot(key) {
+      const from = await cluster.masterOf(key)
+      const to = (await cluster.masterPorts()).find((port) => port !== from) as number
+      await cluster.moveSlot(await cluster.slotOf(key), to)
+      return to
+    },
     stop: () => cluster.stop(),
   }
 }
@@ -105,6 +113,27 @@ describe.each([
       expect(watcher.events.items.at(-1)).toMatchObject({ status: 'completed', seq: terminal.published ? terminal.event.seq : -1 })
     }
   }, 90_000)
+
+  it('re-subscribes a watched job whose slot moved to another master (cluster only), and delivers its terminal event', async (context) => {
+    if (!topology.moveSlot) return context.skip()
+    const prefix = randomPrefix()
+    const id = 'moved-1'
+    gateway = await startGateway({ bus: { ...topology.target, prefix } })
+    publisher = createPublisher({ ...topology.target, prefix })
+    await publisher.active(id, { progress: 10 })
+    for (const transport of WATCHED_BY) watchers.push(await DRIVERS[transport](gateway, id))
+    for (const watcher of watchers) await watcher.events.until(() => watcher.events.items.at(-1)?.progress === 10 || undefined)
+    const states: string[] = []
+    gateway.gateway.bus.onStateChange((state) => states.push(state))
+    const to = await topology.moveSlot(jobKey(prefix, id))
+    // The old owner drops the channel with the slot: the bus goes down until it is re-subscribed.
+    await waitUntil('the bus to be up again on the new owner', async () => states.includes('up') && gateway?.gateway.bus.state === 'up', 30_000)
+    expect(await subscribersOn(to, jobKey(prefix, id), 'shard')).toBe(1)
+    const terminal = await publisher.complete(id)
+    if (!terminal.published) throw new Error('not published')
+    await Promise.all(watchers.map((watcher) => watcher.finished))
+    for (const watcher of watchers) expect(watcher.events.items.at(-1)).toMatchObject({ status: 'completed', seq: terminal.event.seq })
+  }, 60_000)
 
   it('a Python producer publishes through redis-py (RedisCluster, Sentinel.master_for) to WebSocket, SSE and polling clients', async () => {
     const prefix = randomPrefix()
