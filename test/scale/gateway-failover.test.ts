@@ -1,7 +1,8 @@
 /**
- * The delivery promise across a Redis failover (issue 12): a master is killed mid-job; once its
- * replica is promoted, the terminal event published after it reaches WebSocket, SSE and polling
- * clients of a gateway on a Redis Cluster and on a sentinel group. And a snapshot re-read that is
+ * The delivery promise across a Redis failover (issue 12): a master is killed (or hangs) mid-job;
+ * once its replica is promoted, the terminal event published after it reaches WebSocket, SSE and
+ * polling clients of a gateway on a Redis Cluster and on a sentinel group; on the cluster a slot
+ * move too. And a snapshot re-read that is
  * older than what a client already has never moves the client back.
  */
 import { createPublisher, type Publisher } from '@jobcast/gateway'
@@ -40,6 +41,14 @@ interface Topology {
   readonly target: { cluster: readonly string[] } | { sentinels: readonly string[]; sentinelName: string }
   /** Kills the master serving job `key` and resolves with the promoted replica's port once it took over. */
   failOver(key: string): Promise<number>
+  /**
+   * Freezes the master serving job `key` (SIGSTOP: its sockets stay open and it sends nothing, like
+   * a hung or cut-off server; a node killed before is restarted first, as its replica) and
+   * resolves with the promoted replica's port once it took over.
+   */
+  hang(key: string): Promise<number>
+  /** Lets a node frozen by {@link Topology.hang} run again. */
+  resume(): void
   /** On a cluster: moves the slot of `key` to another master and resolves with its port. */
   moveSlot?(key: string): Promise<number>
   stop(): Promise<void>
@@ -47,9 +56,21 @@ interface Topology {
 
 async function clusterTopology(): Promise<Topology> {
   const cluster: TestCluster = await startCluster()
+  let killed: number | undefined
+  let hung: number | undefined
   return {
     target: { cluster: cluster.nodes },
-    failOver: async (key) => cluster.killMaster(await cluster.masterOf(key)),
+    async failOver(key) {
+      killed = await cluster.masterOf(key)
+      return cluster.killMaster(killed)
+    },
+    async hang(key) {
+      if (killed !== undefined) await cluster.restart(killed)
+      killed = undefined
+      hung = await cluster.masterOf(key)
+      return cluster.hangMaster(hung)
+    },
+    resume: () => hung !== undefined && cluster.resume(hung),
     async moveSlot(key) {
       const from = await cluster.masterOf(key)
       const to = (await cluster.masterPorts()).find((port) => port !== from) as number
@@ -62,9 +83,22 @@ async function clusterTopology(): Promise<Topology> {
 
 async function sentinelTopology(): Promise<Topology> {
   const group: TestSentinelGroup = await startSentinelGroup()
+  let killed: number | undefined
+  let hung: number | undefined
   return {
     target: { sentinels: group.sentinels, sentinelName: group.name },
-    failOver: () => group.killMaster(),
+    async failOver() {
+      killed = await group.masterPort()
+      return group.killMaster()
+    },
+    async hang() {
+      if (killed !== undefined) await group.restart(killed)
+      killed = undefined
+      hung = await group.masterPort()
+      group.pause(hung)
+      return group.waitForNewMaster(hung)
+    },
+    resume: () => hung !== undefined && group.resume(hung),
     stop: () => group.stop(),
   }
 }
@@ -128,6 +162,14 @@ describe.each([
     // The old owner drops the channel with the slot: the bus goes down until it is re-subscribed.
     await watchAcross('moved-1', moveSlot)
   }, 60_000)
+
+  it('leaves a hung master (sockets open, no reply) for the promoted replica, and delivers the terminal event published after it', async () => {
+    try {
+      await watchAcross('hung-1', (key) => topology.hang(key))
+    } finally {
+      topology.resume()
+    }
+  }, 90_000)
 
   it('a Python producer publishes through redis-py (RedisCluster, Sentinel.master_for) to WebSocket, SSE and polling clients', async () => {
     const prefix = randomPrefix()
