@@ -1,7 +1,7 @@
 /**
  * The baseline the gateway is measured against: the smallest relay that speaks the
  * client-visible subset of the jobcast protocol the bench uses. node:http + ws + ioredis,
- * per-job SUBSCRIBE with reference counts, the published JSON forwarded as it came,
+ * per-job SSUBSCRIBE (the publish script SPUBLISHes) with reference counts, the published JSON forwarded as it came,
  * status GET straight from Redis. No auth, limits, resume or shutdown logic.
  * Usage: node bench/baseline-relay.mjs --port <n> --redis-url <url> [--prefix jobcast:]
  */
@@ -16,15 +16,15 @@ cmd.on('error', () => {}); sub.on('error', () => {})
 const key = (id) => `${prefix}job:{${id}}`
 const ID = /^[A-Za-z0-9._:@-]{1,128}$/
 const channels = new Map() // channel -> { fns: Set<(json) => void>, ready: Promise }
-sub.on('message', (ch, json) => { const c = channels.get(ch); if (c) for (const fn of c.fns) fn(json) })
+sub.on('smessage', (ch, json) => { const c = channels.get(ch); if (c) for (const fn of c.fns) fn(json) })
 
 async function watch(id, fn) {
   const ch = key(id)
   let c = channels.get(ch)
-  if (!c) channels.set(ch, (c = { fns: new Set(), ready: sub.subscribe(ch) }))
+  if (!c) channels.set(ch, (c = { fns: new Set(), ready: sub.ssubscribe(ch) }))
   c.fns.add(fn)
   await c.ready
-  return () => { c.fns.delete(fn); if (c.fns.size === 0 && channels.get(ch) === c) { channels.delete(ch); sub.unsubscribe(ch) } }
+  return () => { c.fns.delete(fn); if (c.fns.size === 0 && channels.get(ch) === c) { channels.delete(ch); sub.sunsubscribe(ch) } }
 }
 
 const server = http.createServer(async (req, res) => {

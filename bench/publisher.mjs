@@ -18,7 +18,7 @@ local t = redis.call('TIME')
 local seq = math.max(prev + 1, tonumber(t[1]) * 1000000 + tonumber(t[2]))
 local json = '{"seq":' .. string.format('%.0f', seq) .. ',' .. string.sub(ARGV[1], 2)
 redis.call('SET', KEYS[1], json, 'EX', tonumber(ARGV[2]))
-redis.call('PUBLISH', KEYS[1], json)
+redis.call('SPUBLISH', KEYS[1], json)
 return {1, json}
 `
 

@@ -16,6 +16,7 @@ import { createBullmqBridge, type BullmqBridge, type BullmqBridgeOptions } from 
 import { JobcastError } from '../packages/gateway/src/errors.js'
 import { createPublisher, type Publisher } from '../packages/gateway/src/publisher.js'
 import { bridgeLeaseKey } from '../packages/gateway/src/bullmq/keys.js'
+import { jobKey } from '../packages/gateway/src/bus/keys.js'
 import { mapBullmqEntry } from '../packages/gateway/src/bullmq/map-event.js'
 import { startGateway, type TestGateway } from './support/gateway.js'
 import { randomPrefix, startRedisWithClient, type TestRedisWithClient } from './support/redis.js'
@@ -76,18 +77,29 @@ async function until<T>(check: () => T | undefined | false | Promise<T | undefin
 
 type Seen = Pick<JobEvent, 'status' | 'progress'>
 
-/** Every event published under `prefix`, per job, read from Redis pub/sub. */
-async function recordPublished(prefix: string): Promise<Map<string, Seen[]>> {
+/** Most jobs a test adds to one queue: BullMQ numbers them 1, 2, … per queue. */
+const MAX_JOBS_PER_QUEUE = 64
+
+/** Job ids the tests give BullMQ jobs themselves. */
+const CUSTOM_JOB_IDS = ['after', 'late']
+
+/**
+ * Every event published under `prefix` for the jobs of `queueName`, per job, read from Redis
+ * pub/sub. Sharded pub/sub has no pattern subscription: the channels of every job the queue can
+ * hold here are subscribed up front.
+ */
+async function recordPublished(prefix: string, queueName: string): Promise<Map<string, Seen[]>> {
   const byJob = new Map<string, Seen[]>()
   const subscriber = new Redis(redis.url)
   subscriber.on('error', () => undefined)
-  subscriber.on('pmessage', (_pattern: string, _channel: string, message: string) => {
+  subscriber.on('smessage', (_channel: string, message: string) => {
     const event = JSON.parse(message) as JobEvent
     const list = byJob.get(event.id) ?? []
     list.push(event.progress === undefined ? { status: event.status } : { status: event.status, progress: event.progress })
     byJob.set(event.id, list)
   })
-  await subscriber.psubscribe(`${prefix}job:*`)
+  const bullmqIds = [...Array.from({ length: MAX_JOBS_PER_QUEUE }, (_, index) => String(index + 1)), ...CUSTOM_JOB_IDS]
+  await subscriber.ssubscribe(...bullmqIds.map((id) => jobKey(prefix, `${queueName}:${id}`)))
   cleanups.push(async () => subscriber.disconnect())
   return byJob
 }
@@ -110,7 +122,8 @@ async function expectedFromStream(queue: string): Promise<Map<string, Seen[]>> {
 /** A fresh jobcast prefix and queue name, and a recorder of what is published under the prefix. */
 async function freshSetup(name: string): Promise<{ prefix: string; queueName: string; published: Map<string, Seen[]> }> {
   const prefix = randomPrefix()
-  return { prefix, queueName: freshQueue(name), published: await recordPublished(prefix) }
+  const queueName = freshQueue(name)
+  return { prefix, queueName, published: await recordPublished(prefix, queueName) }
 }
 
 /** Adds `count` jobs to the queue; returns their jobcast ids. */

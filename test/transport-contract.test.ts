@@ -1,6 +1,7 @@
 /**
  * The transport contract, run over every transport × every bus, so behaviour cannot drift
- * between WebSocket, SSE, multi-job SSE and polling, or between Redis and embedded mode.
+ * between WebSocket, SSE, multi-job SSE and polling, between Redis and embedded mode, or
+ * between Redis topologies (one server, a cluster, a sentinel group).
  *
  * The gateway runs mounted (`serve: 'mounted'`): its `app` routed inside another hono app on
  * a server of the test's own, with `handleUpgrade` for WebSockets, the path an application
@@ -12,11 +13,13 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import { createPublisher, type Authorizer, type Publisher } from '@jobcast/gateway'
 import { startGateway, type StartGatewayOptions, type TestGateway } from './support/gateway.js'
-import { randomPrefix, startRedis, type TestRedis } from './support/redis.js'
+import { randomPrefix, startRedis } from './support/redis.js'
+import { startCluster } from './support/redis-cluster.js'
+import { startSentinelGroup } from './support/redis-sentinel.js'
 import { DRIVERS, type TransportName } from './support/transports.js'
 
 const transports = Object.keys(DRIVERS) as TransportName[]
-const buses = ['memory', 'redis'] as const
+const buses = ['memory', 'redis', 'cluster', 'sentinel'] as const
 
 /**
  * Grants the token `ok` every job until `expiresAt()` (ms since epoch, undefined: forever);
@@ -72,26 +75,46 @@ async function openStalled(transport: TransportName, gw: TestGateway, id: string
   return { closed, close: () => (response.socket.resume(), response.destroy()) }
 }
 
-let redis: TestRedis | undefined
-beforeAll(async () => {
-  redis = await startRedis()
-})
-afterAll(() => redis?.stop())
+/** Where a Redis topology is, as gateway and publisher options take it. */
+type RedisTarget = { redisUrl: string } | { cluster: readonly string[] } | { sentinels: readonly string[]; sentinelName: string }
+
+/** Starts the topology of `busKind` (one per file) and says how to reach it, and how to stop it. */
+async function startTopology(busKind: Exclude<(typeof buses)[number], 'memory'>): Promise<{ target: RedisTarget; stop: () => Promise<void> }> {
+  if (busKind === 'redis') {
+    const redis = await startRedis()
+    return { target: { redisUrl: redis.url }, stop: () => redis.stop() }
+  }
+  if (busKind === 'cluster') {
+    const cluster = await startCluster()
+    return { target: { cluster: cluster.nodes }, stop: () => cluster.stop() }
+  }
+  const group = await startSentinelGroup()
+  return { target: { sentinels: group.sentinels, sentinelName: group.name }, stop: () => group.stop() }
+}
 
 describe.each(buses)('%s bus', (busKind) => {
   let gw: TestGateway | undefined
   let publisher: Publisher | undefined
   const cleanups: (() => unknown)[] = []
+  let target: RedisTarget | undefined
+  let stopTopology: (() => Promise<void>) | undefined
+
+  beforeAll(async () => {
+    if (busKind === 'memory') return
+    ;({ target, stop: stopTopology } = await startTopology(busKind))
+  }, 60_000)
+  afterAll(() => stopTopology?.())
 
   async function setup(options: StartGatewayOptions = {}): Promise<{ gw: TestGateway; pub: Publisher }> {
-    if (busKind === 'memory') {
+    if (busKind === 'memory' || target === undefined) {
       gw = await startGateway({ serve: 'mounted', ...options, bus: 'memory' })
       publisher = createPublisher({ bus: gw.gateway.bus })
     } else {
       const prefix = randomPrefix()
-      gw = await startGateway({ serve: 'mounted', ...options, bus: { redisUrl: redis!.url, prefix } })
+      gw = await startGateway({ serve: 'mounted', ...options, bus: { ...target, prefix } })
       // A separate connection, as a worker process would publish.
-      publisher = createPublisher({ url: redis!.url, prefix, ttlSeconds: options.ttlSeconds })
+      const { redisUrl, ...topology } = { redisUrl: undefined, ...target }
+      publisher = createPublisher({ url: redisUrl, ...topology, prefix, ttlSeconds: options.ttlSeconds })
     }
     return { gw, pub: publisher }
   }

@@ -47,7 +47,7 @@ describe.each(['websocket', 'sse', 'polling'] as TransportName[])('%s', (transpo
     const key = jobKey(prefix, id)
     const json = `{"seq":1764287374123456,"id":"someone-else","id":"${id}","status":"active","colour":"red","progress":40,"ts":1}`
     await raw.set(key, json)
-    await raw.publish(key, json)
+    await raw.spublish(key, json)
     const event = await watcher.events.until(() => watcher.events.items.find((e) => e.progress === 40), 5_000, 'the event')
     expect(event).toEqual({ seq: 1764287374123456, id, status: 'active', progress: 40, ts: 1 })
     watcher.close()

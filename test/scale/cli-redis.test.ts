@@ -1,6 +1,6 @@
 /**
  * The built `jobcast-gateway` and its Redis options: a password reaches Redis but never its
- * output or `--help`; conflicting or not yet usable Redis options stop it with one line.
+ * output or `--help`; conflicting or malformed Redis options stop it with one line.
  */
 import { spawn, spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
@@ -71,7 +71,7 @@ describe('jobcast-gateway Redis options', () => {
   it.each([
     [['--redis-url', 'redis://127.0.0.1:1', '--redis-cluster', '127.0.0.1:2'], /^\[jobcast\] --redis-url and --redis-cluster both name a Redis: give only one of --redis-url, --redis-cluster or --redis-sentinels\n$/],
     [['--redis-sentinels', '127.0.0.1:2'], /^\[jobcast\] --redis-sentinels needs --sentinel-name: /],
-    [['--redis-cluster', '127.0.0.1:2'], /^\[jobcast\] the Redis bus cannot connect to cluster 127\.0\.0\.1:2 \(password \*\*\*\) yet: give one --redis-url \(credentials and rediss:\/\/ inside it\)\n$/],
+    [['--redis-cluster', '127.0.0.1'], /^\[jobcast\] --redis-cluster takes host:port entries \(e\.g\. 10\.0\.0\.5:6379 or \[::1\]:6379\), got "127\.0\.0\.1"\n$/],
   ])('%j stops with exit code 2 and one line', (args, message) => {
     const { status, output } = runToExit(args, { JOBCAST_REDIS_PASSWORD: PASSWORD })
     expect(status).toBe(2)

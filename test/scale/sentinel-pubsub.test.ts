@@ -1,6 +1,6 @@
 /**
- * What the installed ioredis does with classic pub/sub behind Redis Sentinel when the master
- * fails over: the behaviour the Redis bus will rely on (issue 12).
+ * What the installed ioredis does with pub/sub (classic and sharded) behind Redis Sentinel when
+ * the master fails over: the behaviour the Redis bus relies on (issue 12).
  */
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -23,6 +23,7 @@ describe('ioredis pub/sub behind Sentinel', () => {
     for (const client of [subscriber, command]) client.on('error', () => {})
     for (const name of ['connect', 'ready', 'close', 'reconnecting', 'end', 'error', '+failover']) subscriber.on(name, () => events.push(name))
     subscriber.on('message', (from: string, message: string) => received.push(`${from} ${message}`))
+    subscriber.on('smessage', (from: string, message: string) => received.push(`shard ${from} ${message}`))
     await subscriber.subscribe(channel)
   }, 60_000)
   afterAll(async () => {
@@ -75,5 +76,21 @@ describe('ioredis pub/sub behind Sentinel', () => {
     expect(await command.publish(channel, 'after-manual-failover')).toBe(1)
     await waitUntil('the message published after the manual failover', async () => received.length === 1)
     expect(received).toEqual([`${channel} after-manual-failover`])
+  }, 60_000)
+
+  it('sharded pub/sub too: after a failover, ioredis re-subscribes the shard channel on the promoted replica by itself', async () => {
+    const shard = 'jobcast:job:{sentinel-shard}'
+    await subscriber.ssubscribe(shard)
+    const before = await group.masterPort()
+    expect(await subscribersOn(before, shard, 'shard')).toBe(1)
+    // The killed master must have a replica to promote: bring the other data node back first.
+    const other = group.dataPorts.find((port) => port !== before) as number
+    if ((await redisCli(other, ['PING']).catch(() => 'down')) !== 'PONG') await group.restart(other)
+    received.length = 0
+    const promoted = await group.killMaster()
+    await waitUntil(`the shard subscription on ${promoted}`, async () => (await subscribersOn(promoted, shard, 'shard')) === 1, 20_000)
+    expect(await command.spublish(shard, 'after-failover')).toBe(1)
+    await waitUntil('the sharded message published after the failover', async () => received.length === 1)
+    expect(received).toEqual([`shard ${shard} after-failover`])
   }, 60_000)
 })

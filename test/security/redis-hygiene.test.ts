@@ -63,7 +63,7 @@ describe('Redis payload hygiene', () => {
       Buffer.from([0xff, 0xfe, 0xc3, 0x28]).toString('latin1'),
       '{'.repeat(100_000),
     ]
-    for (const message of garbage) await raw.publish(key(id), message)
+    for (const message of garbage) await raw.spublish(key(id), message)
     await gw.gateway.bus.publish({ id, status: 'completed', result: { ok: true } })
     await ws.frames.until(() => ws.jobs(id).find((j) => j.status === 'completed'), 3_000, 'ws terminal')
     await sse.ended

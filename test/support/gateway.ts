@@ -16,8 +16,8 @@ import { createGateway, type Gateway, type GatewayOptions } from '../../packages
 
 /** Options of {@link startGateway}: which bus, plus any gateway option. */
 export type StartGatewayOptions = Omit<GatewayOptions, 'redisUrl' | 'prefix' | 'bus' | 'authorizer'> & {
-  /** `'memory'` (default) or a Redis to connect to, with its own prefix. */
-  bus?: 'memory' | { redisUrl: string; prefix?: string } | GatewayOptions['bus']
+  /** `'memory'` (default) or a Redis to connect to (one URL, a cluster or sentinels), with its own prefix. */
+  bus?: 'memory' | (Pick<GatewayOptions, 'redisUrl' | 'cluster' | 'sentinels' | 'sentinelName'> & { prefix?: string }) | GatewayOptions['bus']
   /**
    * Who may see which job. Tests of the transports run open on purpose; the security suites
    * pass a JWT authorizer. (The library itself has no default: see createGateway.)
@@ -54,12 +54,12 @@ export interface TestGateway {
 /** Start a gateway on a free port. Short shutdown bound so a broken test does not hang. */
 export async function startGateway(options: StartGatewayOptions = {}): Promise<TestGateway> {
   const { bus, serve = 'own', ...rest } = options
-  const busOptions: Pick<GatewayOptions, 'redisUrl' | 'prefix' | 'bus'> =
+  const busOptions: Pick<GatewayOptions, 'redisUrl' | 'cluster' | 'sentinels' | 'sentinelName' | 'prefix' | 'bus'> =
     bus === undefined || bus === 'memory'
       ? {}
-      : 'redisUrl' in bus
-        ? { redisUrl: bus.redisUrl, prefix: bus.prefix }
-        : { bus }
+      : 'kind' in bus
+        ? { bus }
+        : bus
   const gateway = createGateway({ shutdownTimeoutMs: 2_000, authorizer: openAuthorizer, warnOpenMode: false, security: false, ...busOptions, ...rest })
   if (serve === 'own') {
     const { port, url } = await gateway.listen(0, '127.0.0.1')

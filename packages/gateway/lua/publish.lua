@@ -206,5 +206,5 @@ local now = redis.call('TIME')
 local seq = math.max(prev + 1, tonumber(now[1]) * 1000000 + tonumber(now[2]))
 local json = '{"seq":' .. string.format('%.0f', seq) .. ',' .. string.sub(body, 2)
 redis.call('SET', key, json, 'EX', tonumber(ARGV[2]))
-redis.call('PUBLISH', key, json)
+redis.call('SPUBLISH', key, json)
 return {1, json}

@@ -22,5 +22,5 @@ if current then
   end
 end
 redis.call('SET', key, ARGV[1], 'EX', tonumber(ARGV[2]))
-redis.call('PUBLISH', key, ARGV[1])
+redis.call('SPUBLISH', key, ARGV[1])
 return 1

@@ -1,7 +1,6 @@
 /** From parsed configuration to gateway options (pure apart from reading key files; nothing starts). */
 import { authorizerFromConfig as authFromConfig, type AuthSetup } from './auth/authorizer-from-config.js'
 import type { Authorizer } from './auth/authorizer.js'
-import { describeRedisTarget } from './bus/redis-connection.js'
 import { ConfigError, redisSettingsOf, type GatewayConfig } from './config.js'
 import { createGateway, type Gateway, type GatewayOptions } from './create-gateway.js'
 import { createDemo, type Demo } from './demo/demo-routes.js'
@@ -50,15 +49,20 @@ export function securityFromConfig(config: GatewayConfig): SecurityHooks {
 
 /**
  * Gateway options from the configuration (security hooks included).
- * @throws ConfigError for a Redis the gateway cannot reach yet: only a URL (credentials inside it) is wired to the bus
+ * @throws ConfigError when the Redis options conflict or are malformed
  */
 export function gatewayOptionsFromConfig(config: GatewayConfig, authorizer: Authorizer, security: SecurityHooks = securityFromConfig(config)): GatewayOptions {
   const redis = config.demo ? undefined : redisSettingsOf(config)
-  if (redis !== undefined && (redis.url === undefined || redis.username !== undefined || redis.password !== undefined || redis.tls !== undefined)) {
-    throw new ConfigError(`[jobcast] the Redis bus cannot connect to ${describeRedisTarget(redis)} yet: give one --redis-url (credentials and rediss:// inside it)`)
-  }
   return {
     redisUrl: redis?.url,
+    cluster: redis?.cluster,
+    sentinels: redis?.sentinels,
+    sentinelName: redis?.sentinelName,
+    redisUsername: redis?.username,
+    redisPassword: redis?.password,
+    redisTls: redis?.tls,
+    // ioredis retries a lost Redis without end: one line every few seconds says why.
+    onRedisError: (line) => console.error(line),
     prefix: config.prefix,
     ttlSeconds: config.ttlSeconds,
     authorizer,

@@ -4,6 +4,7 @@
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
+import type { ConnectionOptions } from 'node:tls'
 import type { Duplex } from 'node:stream'
 import { getRequestListener } from '@hono/node-server'
 import type { Hono } from 'hono'
@@ -14,6 +15,7 @@ import type { Bus } from './bus/bus.js'
 import { DEFAULT_CONFIG } from './config.js'
 import { createMemoryBus } from './bus/memory-bus.js'
 import { createRedisBus } from './bus/redis-bus.js'
+import { checkRedisSettings, type RedisSettingLabels } from './bus/redis-connection.js'
 import { JobcastError } from './errors.js'
 import { JobHub } from './hub.js'
 import { createSecurityHooks, type SecurityHooks, type SecurityOptions } from './admission/security-hooks.js'
@@ -32,12 +34,42 @@ export interface GatewayContext {
   readonly hub: JobHub
 }
 
+/** The Redis options' names in {@link GatewayOptions}, for error messages. */
+const GATEWAY_REDIS_LABELS: RedisSettingLabels = {
+  url: 'redisUrl',
+  cluster: 'cluster',
+  sentinels: 'sentinels',
+  sentinelName: 'sentinelName',
+  username: 'redisUsername',
+  password: 'redisPassword',
+  tls: 'redisTls',
+}
+
 /** Options of {@link createGateway}. Every limit has the same default as the CLI. */
 export interface GatewayOptions {
-  /** Use this bus (not closed by `close()`). @default a RedisBus when `redisUrl` is set, else an in-memory bus */
+  /** Use this bus (not closed by `close()`). @default a RedisBus when `redisUrl`, `cluster` or `sentinels` is set, else an in-memory bus */
   bus?: Bus
-  /** Redis URL; absent (and no `bus`) → embedded in-memory bus. @default undefined */
+  /** Redis URL (`rediss://` for TLS); absent (and no `cluster`, `sentinels` or `bus`) → embedded in-memory bus. @default undefined */
   redisUrl?: string
+  /** Redis Cluster nodes as `host:port` (some suffice; the rest are discovered), instead of `redisUrl`. Redis ≥ 7.0. @default undefined */
+  cluster?: readonly string[]
+  /** Sentinels as `host:port`, instead of `redisUrl`; needs `sentinelName`. @default undefined */
+  sentinels?: readonly string[]
+  /** The master name the sentinels monitor (`sentinel monitor <name> …`). @default undefined */
+  sentinelName?: string
+  /** Password of the sentinels themselves, when they require one. @default undefined */
+  sentinelPassword?: string
+  /** Redis ACL user, for every topology. @default undefined (the `default` user) */
+  redisUsername?: string
+  /** Redis password, for every topology. Never logged. @default undefined */
+  redisPassword?: string
+  /** TLS to Redis (and sentinels): `true` or `tls.connect()` options. @default false (a `rediss://` URL turns it on) */
+  redisTls?: boolean | ConnectionOptions
+  /**
+   * Receives Redis connection errors (while Redis is down ioredis retries without end), at
+   * most one line every 10 s. The CLI passes `console.error`. @default undefined (not logged)
+   */
+  onRedisError?: (line: string) => void
   /** Redis key and channel prefix. @default 'jobcast:' */
   prefix?: string
   /** Snapshot TTL, seconds. @default 86400 */
@@ -181,12 +213,27 @@ export function createGateway(options: GatewayOptions): Gateway {
   // Before the bus: a malformed origin must throw before any connection is opened.
   const security = options.checkUpgrade === undefined && options.security !== false ? securityHooks(options.security) : undefined
   const ownBus = options.bus === undefined
+  const redis = options.bus
+    ? undefined
+    : checkRedisSettings({
+        url: options.redisUrl,
+        cluster: options.cluster,
+        sentinels: options.sentinels,
+        sentinelName: options.sentinelName,
+        sentinelPassword: options.sentinelPassword,
+        username: options.redisUsername,
+        password: options.redisPassword,
+        tls: options.redisTls,
+      }, GATEWAY_REDIS_LABELS)
   const bus: Bus =
     options.bus ??
-    (options.redisUrl
-      ? createRedisBus({ url: options.redisUrl, prefix: options.prefix, ttlSeconds: options.ttlSeconds, autoPipelining: true })
+    (redis
+      ? createRedisBus({ connection: redis, prefix: options.prefix, ttlSeconds: options.ttlSeconds, autoPipelining: true, log: options.onRedisError })
       : createMemoryBus({ ttlSeconds: options.ttlSeconds }))
   const hub = new JobHub(bus)
+  if (options.bullmq && options.bullmq.url === undefined && options.bullmq.redis === undefined && redis !== undefined && redis.url === undefined) {
+    throw new JobcastError('invalid_config', '[jobcast] the BullMQ bridge reads one Redis server, not a cluster or sentinel group: give bullmq.url (the Redis BullMQ uses)')
+  }
   const bridge = options.bullmq && createBullmqBridge({ url: options.redisUrl, ...options.bullmq, prefix: options.prefix, bus })
   const context: GatewayContext = { bus, hub }
   const registry = new ConnectionRegistry()

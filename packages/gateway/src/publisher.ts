@@ -1,25 +1,41 @@
 /**
  * The Node publisher: what a worker calls to report a job's progress. Also the
  * `@jobcast/gateway/publisher` entry point, so it must stay free of HTTP and WebSocket code.
- * Works against Redis (`url` or `redis`) and against an in-process bus (`bus`). Rides out
+ * Works against Redis (`url`, `cluster`, `sentinels` or `redis`) and against an in-process bus (`bus`). Rides out
  * Redis outages and restarts (see {@link PublisherOptions} and `bus/publish-queue.ts`).
  */
+import type { ConnectionOptions } from 'node:tls'
 import type { Redis } from 'ioredis'
 import type { Bus, PublishOutcome } from './bus/bus.js'
 import { PublishQueue } from './bus/publish-queue.js'
 import { createRedisBus } from './bus/redis-bus.js'
+import { checkRedisSettings, type RedisConnectionSettings } from './bus/redis-connection.js'
 import { JobcastError, ValidationError } from './errors.js'
 import { eventInputJson, normalizeEventInput } from './event.js'
 import type { JobError, JobEventInput } from './protocol.js'
 
 export type { PublishOutcome } from './bus/bus.js'
 
-/** Options of {@link createPublisher}. Give one of `bus`, `redis` or `url`. */
+/** Options of {@link createPublisher}. Give one of `bus`, `redis`, `url`, `cluster` or `sentinels` (with `sentinelName`). */
 export interface PublisherOptions {
   /** A bus to publish on, e.g. the gateway's embedded `MemoryBus`. Not closed by `close()`. */
   bus?: Bus
   /** An existing Redis connection. Not closed by `close()`. */
   redis?: Redis
+  /** Redis Cluster nodes as `host:port` (some suffice), instead of `url`. Redis ≥ 7.0. @default undefined */
+  cluster?: readonly string[]
+  /** Sentinels as `host:port`, instead of `url`; needs `sentinelName`. @default undefined */
+  sentinels?: readonly string[]
+  /** The master name the sentinels monitor. @default undefined */
+  sentinelName?: string
+  /** Password of the sentinels themselves, when they require one. @default undefined */
+  sentinelPassword?: string
+  /** Redis ACL user (with `url`, `cluster` or `sentinels`). @default undefined (the `default` user) */
+  username?: string
+  /** Redis password (with `url`, `cluster` or `sentinels`). Never logged. @default undefined */
+  password?: string
+  /** TLS to Redis (and sentinels): `true` or `tls.connect()` options. @default false (a `rediss://` URL turns it on) */
+  tls?: boolean | ConnectionOptions
   /** Redis URL to connect to. @default "redis://127.0.0.1:6379" (when neither `bus` nor `redis` is given) */
   url?: string
   /** Key and channel prefix; must match the gateway's. Ignored with `bus`. @default "jobcast:" */
@@ -123,7 +139,7 @@ export function createPublisher(options: PublisherOptions = {}): Publisher {
   const bus: Bus =
     options.bus ??
     createRedisBus({
-      ...(options.redis ? { redis: options.redis } : { url: options.url ?? 'redis://127.0.0.1:6379' }),
+      ...(options.redis ? { redis: options.redis } : { connection: publisherRedis(options) }),
       ...(options.prefix !== undefined ? { prefix: options.prefix } : {}),
       ...(options.ttlSeconds !== undefined ? { ttlSeconds: options.ttlSeconds } : {}),
       lazySubscriber: true,
@@ -158,6 +174,14 @@ export function createPublisher(options: PublisherOptions = {}): Publisher {
         if (owned) await bus.close()
       })),
   }
+}
+
+/** The Redis of `options` (one URL, a cluster or sentinels), checked; a local Redis when none is named. */
+function publisherRedis(options: PublisherOptions): RedisConnectionSettings {
+  const { url, cluster, sentinels, sentinelName, sentinelPassword, username, password, tls } = options
+  const named = url !== undefined || (cluster?.length ?? 0) > 0 || (sentinels?.length ?? 0) > 0
+  // Never undefined: a URL is always given.
+  return checkRedisSettings({ url: named ? url : 'redis://127.0.0.1:6379', cluster, sentinels, sentinelName, sentinelPassword, username, password, tls }) as RedisConnectionSettings
 }
 
 /** An option that must be a number > 0 (or ≥ 0 when `zeroAllowed`), or its default. */

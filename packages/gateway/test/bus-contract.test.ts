@@ -67,7 +67,7 @@ describe.each(busKinds)('$name bus contract', (kind) => {
     const offA = await fx.bus.subscribe('j5', (m) => a.push(m.event.progress ?? -1))
     const offB = await fx.bus.subscribe('j5', (m) => b.push(m.event.progress ?? -1))
     const channel = jobKey(fx.prefix, 'j5')
-    if (fx.raw) expect(await fx.raw.pubsub('NUMSUB', channel)).toEqual([channel, 1])
+    if (fx.raw) expect(await fx.raw.pubsub('SHARDNUMSUB', channel)).toEqual([channel, 1])
     await fx.bus.publish({ id: 'j5', status: 'active', progress: 1 })
     await eventually(() => a.length === 1 && b.length === 1)
     offA()
@@ -76,7 +76,7 @@ describe.each(busKinds)('$name bus contract', (kind) => {
     await eventually(() => b.length === 2)
     expect(a).toEqual([1])
     offB()
-    if (fx.raw) await eventually(async () => (await fx.raw!.pubsub('NUMSUB', channel))[1] === 0)
+    if (fx.raw) await eventually(async () => (await fx.raw!.pubsub('SHARDNUMSUB', channel))[1] === 0)
     await fx.bus.publish({ id: 'j5', status: 'active', progress: 3 })
     await tick()
     expect(b).toEqual([1, 2])
@@ -162,15 +162,15 @@ describe.each(busKinds)('$name bus contract', (kind) => {
       const got: BusEvent[] = []
       await fx.bus.subscribe('j8', (m) => got.push(m))
       const channel = jobKey(fx.prefix, 'j8')
-      await fx.raw!.publish(channel, 'not json')
-      await fx.raw!.publish(channel, '{"seq":1,"id":"other","status":"queued","ts":1}')
-      await fx.raw!.publish(channel, JSON.stringify({ seq: 2, id: 'j8', status: 'queued', ts: 1, pad: 'x'.repeat(70_000) }))
+      await fx.raw!.spublish(channel, 'not json')
+      await fx.raw!.spublish(channel, '{"seq":1,"id":"other","status":"queued","ts":1}')
+      await fx.raw!.spublish(channel, JSON.stringify({ seq: 2, id: 'j8', status: 'queued', ts: 1, pad: 'x'.repeat(70_000) }))
       await fx.bus.publish({ id: 'j8', status: 'queued' })
       await eventually(() => got.length === 1)
       expect((fx.bus as RedisBus).stats.dropped).toBe(3)
     })
 
-    it('subscribes a burst of jobs with one SUBSCRIBE and releases them with one UNSUBSCRIBE', async () => {
+    it('subscribes a burst of jobs with one SSUBSCRIBE and releases them with one SUNSUBSCRIBE', async () => {
       fx = await kind.create()
       const calls = async (command: string): Promise<number> => {
         const info = await fx.raw!.info('commandstats')
@@ -178,20 +178,20 @@ describe.each(busKinds)('$name bus contract', (kind) => {
       }
       // Settle the fixture's own subscriptions first.
       await fx.bus.subscribe('warm', () => {})
-      const [sub0, unsub0] = [await calls('subscribe'), await calls('unsubscribe')]
+      const [sub0, unsub0] = [await calls('ssubscribe'), await calls('sunsubscribe')]
       const ids = Array.from({ length: 300 }, (_, i) => `burst-${i}`)
       const got = new Set<string>()
       const offs = await Promise.all(ids.map((id) => fx.bus.subscribe(id, (m) => got.add(m.event.id))))
-      expect(await calls('subscribe')).toBe(sub0 + 1)
+      expect(await calls('ssubscribe')).toBe(sub0 + 1)
       const channels = ids.map((id) => jobKey(fx.prefix, id))
-      const numsub = (await fx.raw!.pubsub('NUMSUB', ...channels)) as (string | number)[]
+      const numsub = (await fx.raw!.pubsub('SHARDNUMSUB', ...channels)) as (string | number)[]
       expect(numsub.filter((_, i) => i % 2 === 1)).toEqual(channels.map(() => 1))
       // Every job is live.
       await Promise.all(ids.map((id) => fx.bus.publish({ id, status: 'queued' })))
       await eventually(() => got.size === ids.length)
       for (const off of offs) off()
-      await eventually(async () => ((await fx.raw!.pubsub('NUMSUB', ...channels)) as (string | number)[]).every((v, i) => i % 2 === 0 || v === 0))
-      expect(await calls('unsubscribe')).toBe(unsub0 + 1)
+      await eventually(async () => ((await fx.raw!.pubsub('SHARDNUMSUB', ...channels)) as (string | number)[]).every((v, i) => i % 2 === 0 || v === 0))
+      expect(await calls('sunsubscribe')).toBe(unsub0 + 1)
     })
   }
 })

@@ -166,13 +166,12 @@ describe('cli options', () => {
     expect(gatewayOptionsFromConfig({ ...config, demo: true }, authorizer).redisUrl).toBeUndefined()
   })
 
-  it('refuses, without the password, a Redis the bus cannot reach yet (cluster, sentinel, credentials outside the URL)', () => {
+  it('passes cluster, sentinel and credential flags to the gateway options', () => {
     const { authorizer } = authorizerFromConfig(parseConfig(['--insecure-open'], {}))
-    for (const argv of [['--redis-cluster', '10.0.0.1:7000'], ['--redis-sentinels', '10.0.0.1:26379', '--sentinel-name', 'main'], ['--redis-url', 'redis://h:1', '--redis-password', 'hunter2']]) {
-      const config = parseConfig(argv, {})
-      expect(() => gatewayOptionsFromConfig(config, authorizer)).toThrow(/^\[jobcast\] the Redis bus cannot connect to .+ yet: give one --redis-url \(credentials and rediss:\/\/ inside it\)$/)
-      expect(() => gatewayOptionsFromConfig(config, authorizer)).not.toThrow(/hunter2/)
-    }
+    const options = (argv: string[]) => gatewayOptionsFromConfig(parseConfig(argv, {}), authorizer)
+    expect(options(['--redis-cluster', '10.0.0.1:7000,10.0.0.2:7000', '--redis-password', 'hunter2'])).toMatchObject({ cluster: ['10.0.0.1:7000', '10.0.0.2:7000'], redisPassword: 'hunter2', redisUrl: undefined })
+    expect(options(['--redis-sentinels', '10.0.0.1:26379', '--sentinel-name', 'main', '--redis-username', 'app', '--redis-tls'])).toMatchObject({ sentinels: ['10.0.0.1:26379'], sentinelName: 'main', redisUsername: 'app', redisTls: true })
+    expect(options(['--redis-url', 'redis://h:1', '--redis-password', 'hunter2'])).toMatchObject({ redisUrl: 'redis://h:1', redisPassword: 'hunter2' })
   })
 
   it('rejects a malformed poll rate clearly', () => {

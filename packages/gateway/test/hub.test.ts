@@ -118,12 +118,12 @@ describe.each(busKinds)('JobHub over the $name bus', (kind) => {
     expect(hub.watchedJobs).toBe(2)
     const [ca, cb] = [jobKey(fx.prefix, 'ra'), jobKey(fx.prefix, 'rb')]
     if (fx.raw) {
-      expect(await fx.raw.pubsub('NUMSUB', ca, cb)).toEqual([ca, 1, cb, 1])
-      expect((await fx.raw.pubsub('CHANNELS', `${fx.prefix}*`)).sort()).toEqual([ca, cb])
+      expect(await fx.raw.pubsub('SHARDNUMSUB', ca, cb)).toEqual([ca, 1, cb, 1])
+      expect((await fx.raw.pubsub('SHARDCHANNELS', `${fx.prefix}*`)).sort()).toEqual([ca, cb])
     }
     for (const w of ws) w.close()
     expect(hub.watchedJobs).toBe(0)
-    if (fx.raw) await eventually(async () => (await fx.raw!.pubsub('CHANNELS', `${fx.prefix}*`)).length === 0)
+    if (fx.raw) await eventually(async () => (await fx.raw!.pubsub('SHARDCHANNELS', `${fx.prefix}*`)).length === 0)
   })
 
   it('serializes a frame once per event for all watchers', async () => {

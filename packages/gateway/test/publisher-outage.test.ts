@@ -215,8 +215,8 @@ describe('publisher with a lost reply', () => {
     listener.on('error', () => {})
     try {
       const received: string[] = []
-      listener.on('message', (_channel: string, json: string) => received.push(json))
-      await listener.subscribe(jobKey(prefix, 'lost'))
+      listener.on('smessage', (_channel: string, json: string) => received.push(json))
+      await listener.ssubscribe(jobKey(prefix, 'lost'))
       const p = publisher({ url: `redis://127.0.0.1:${cutter.port}`, prefix })
       // The first call loads the script, so the armed cut hits the publish itself.
       await p.queued('lost')

@@ -100,8 +100,8 @@ describe('the publish script from any language', () => {
     const key = jobKey(randomPrefix(), 'resend-1')
     try {
       const received: string[] = []
-      listener.on('message', (_channel: string, json: string) => received.push(json))
-      await listener.subscribe(key)
+      listener.on('smessage', (_channel: string, json: string) => received.push(json))
+      await listener.ssubscribe(key)
       const body = '{"id":"resend-1","status":"completed","result":{"n":1},"ts":5}'
       const first = (await raw.eval(PUBLISH_SCRIPT, 1, key, body, 60)) as [number, string]
       const again = (await raw.eval(PUBLISH_SCRIPT, 1, key, body, 60)) as [number, string]

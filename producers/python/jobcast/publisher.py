@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, Union
 
 import redis
+import redis.cluster
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -73,7 +74,7 @@ class Publisher:
 
     def __init__(
         self,
-        client: "redis.Redis[Any]",
+        client: "Union[redis.Redis[Any], redis.cluster.RedisCluster]",
         prefix: str = DEFAULT_PREFIX,
         *,
         ttl_seconds: int = 86400,
@@ -86,7 +87,9 @@ class Publisher:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """
-        :param client: a redis-py client; it reconnects by itself after an outage
+        :param client: a redis-py client; it reconnects by itself after an outage. For Redis
+            Cluster a ``redis.cluster.RedisCluster``; behind Sentinel
+            ``redis.sentinel.Sentinel(...).master_for(name)``, which follows failovers
         :param prefix: key and channel prefix; must match the gateway's
         :param ttl_seconds: snapshot time to live, in seconds
         :param retry_for: seconds a call waits for Redis during an outage before it raises

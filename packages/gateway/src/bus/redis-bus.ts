@@ -1,20 +1,30 @@
 /**
  * The Redis bus: snapshots and the publish script on one command connection, and ONE
- * subscriber connection for all jobs with per-job SUBSCRIBE, reference counted, so a gateway
- * only receives the events of jobs someone watches. See docs/protocol.md, "Redis layout".
+ * subscriber connection for all jobs (on a cluster, one per master it needs) with per-job
+ * SSUBSCRIBE, reference counted, so a gateway only receives the events of jobs someone
+ * watches. Sharded pub/sub on every topology, so one path. See docs/protocol.md, "Redis layout".
  */
-import { Redis, type RedisOptions } from 'ioredis'
+import { Cluster, Redis, type RedisOptions } from 'ioredis'
+import calculateSlot from 'cluster-key-slot'
 import { JobcastError } from '../errors.js'
 import { assertJobId, DEFAULT_MAX_MESSAGE_BYTES, eventInputJson, normalizeEventInput, parseBusMessage } from '../event.js'
 import type { JobEventInput } from '../protocol.js'
 import type { Bus, BusEvent, BusListener, BusState, PublishOutcome } from './bus.js'
 import { DEFAULT_PREFIX, jobKey } from './keys.js'
 import { PUBLISH, RESTORE, type LuaScript } from './scripts.js'
+import { createRedisConnections, describeRedisTarget, type RedisConnectionSettings } from './redis-connection.js'
+import { rateLimitedLog, type LogLine } from './rate-limited-log.js'
 
-/** Options of {@link createRedisBus}. Give `url` or `redis`. */
+/** Options of {@link createRedisBus}. Give `url`, `connection` or `redis`. */
 export interface RedisBusOptions {
-  /** Redis URL, e.g. `redis://127.0.0.1:6379`. Ignored when `redis` is given. @default "redis://127.0.0.1:6379" */
+  /** Redis URL, e.g. `redis://127.0.0.1:6379`. Ignored when `redis` or `connection` is given. @default "redis://127.0.0.1:6379" */
   url?: string
+  /**
+   * Where Redis is, on any topology (one server, a cluster, a sentinel group), with
+   * credentials and TLS: checked settings (`checkRedisSettings`). Ignored when `redis` is given.
+   * @default { url } (one server)
+   */
+  connection?: RedisConnectionSettings
   /** An existing connection to use for commands; it is not closed by `close()`. The subscriber connection is its `duplicate()`. */
   redis?: Redis
   /** Key and channel prefix. @default "jobcast:" */
@@ -23,8 +33,19 @@ export interface RedisBusOptions {
   ttlSeconds?: number
   /** Larger bus messages are dropped (and counted in `stats.dropped`); larger events are refused at publish. In bytes. @default 65536 */
   maxMessageBytes?: number
-  /** A command waiting for a connection fails with `bus_unavailable` after this long, in ms. @default 5000 */
+  /**
+   * A command (or a subscription) unanswered after this long fails with `bus_unavailable`, in
+   * ms; its message names the cause when Redis refused the credentials (ioredis would wait).
+   * @default 5000
+   */
   commandTimeoutMs?: number
+  /**
+   * Receives connection errors (the ioredis reconnect spin) as `[jobcast] …` lines, at most one
+   * every `errorLogIntervalMs`. Never contains a password. @default undefined (not logged)
+   */
+  log?: LogLine
+  /** Shortest time between two lines passed to `log`, in ms. @default 10000 */
+  errorLogIntervalMs?: number
   /**
    * Open the subscriber connection only on the first `subscribe()` (a publish-only bus never
    * opens it). When false, it opens at once, so `state` is `up` only when both connections are.
@@ -87,16 +108,35 @@ function call(listener: BusListener, message: BusEvent): void {
   listener(message)
 }
 
-/** Channels sent in one SUBSCRIBE or UNSUBSCRIBE. */
+/** Channels sent together: in one SSUBSCRIBE/SUNSUBSCRIBE, or one per slot on a cluster. */
 interface ChannelBatch {
-  readonly connection: Redis
+  readonly connection: Redis | Cluster
   readonly channels: string[]
-  /** Settles with the command. */
+  /** Settles with the command(s). */
   readonly done: Promise<void>
 }
 
-/** Upper bound on channels per SUBSCRIBE/UNSUBSCRIBE command (keeps one command's reply handling short). */
+/** Upper bound on channels per SSUBSCRIBE/SUNSUBSCRIBE command (keeps one command's reply handling short). */
 const MAX_CHANNELS_PER_COMMAND = 1000
+
+/** Pause before subscribing again after a re-subscription failed (a shard still unreachable), ms. */
+const RESUBSCRIBE_RETRY_MS = 500
+
+/** Redis refused the credentials: ioredis keeps retrying and holds the command, so it is named in the timeout. */
+const CREDENTIALS_REFUSED = /WRONGPASS|NOAUTH|invalid password|invalid username-password/i
+
+/** A shard channel command cannot span slots: one command per slot, sent concurrently. */
+function sendPerSlot(connection: Redis | Cluster, kind: 'ssubscribe' | 'sunsubscribe', channels: readonly string[]): Promise<unknown> {
+  if (!(connection instanceof Cluster)) return connection[kind](...channels)
+  const bySlot = new Map<number, string[]>()
+  for (const channel of channels) {
+    const slot = calculateSlot(channel)
+    const list = bySlot.get(slot)
+    if (list) list.push(channel)
+    else bySlot.set(slot, [channel])
+  }
+  return Promise.all([...bySlot.values()].map((list) => connection[kind](...list)))
+}
 
 /** The chain of a record with nothing in flight. */
 const SETTLED: Promise<void> = Promise.resolve()
@@ -116,9 +156,21 @@ export class RedisBus implements Bus {
   readonly #ttl: number
   readonly #maxBytes: number
   readonly #timeout: number
-  readonly #cmd: Redis
+  readonly #cmd: Redis | Cluster
   readonly #ownsCmd: boolean
-  #sub: Redis | undefined
+  /** Builds the subscriber connection (a duplicate of the given one, or the owned pair's). */
+  readonly #makeSubscriber: () => Redis | Cluster
+  /** Closes what `#makeSubscriber` prepared when it was never called (a publish-only bus). */
+  readonly #dropUnusedSubscriber: () => void
+  readonly #log: LogLine | undefined
+  /** Where Redis is, for messages (never the password). */
+  readonly #target: string
+  /** The last refusal of the credentials, named when a command times out. */
+  #credentialsError: string | undefined
+  #sub: Redis | Cluster | undefined
+  /** Counts subscriber outages, so a re-subscription made before the latest one does not report `up`. */
+  #subGeneration = 0
+  #resubscribeTimer: NodeJS.Timeout | undefined
   #cmdReady = false
   #cmdEverReady = false
   #subReady = false
@@ -128,8 +180,8 @@ export class RedisBus implements Bus {
   readonly #stateListeners = new Set<(state: BusState, previous: BusState) => void>()
   /** Commands in flight, so close() lets a last publish finish (each is bounded by the command timeout). */
   readonly #inflight = new Set<Promise<unknown>>()
-  /** Channels waiting for the next SUBSCRIBE / UNSUBSCRIBE command (see #batched). */
-  readonly #batches: { subscribe?: ChannelBatch; unsubscribe?: ChannelBatch } = {}
+  /** Channels waiting for the next SSUBSCRIBE / SUNSUBSCRIBE (see #batched). */
+  readonly #batches: { ssubscribe?: ChannelBatch; sunsubscribe?: ChannelBatch } = {}
   #closed: Promise<void> | undefined
 
   constructor(options: RedisBusOptions = {}) {
@@ -138,16 +190,37 @@ export class RedisBus implements Bus {
     if (!Number.isInteger(this.#ttl) || this.#ttl < 1) throw new JobcastError('invalid_config', '[jobcast] ttlSeconds must be a whole number of seconds ≥ 1')
     this.#maxBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES
     this.#timeout = options.commandTimeoutMs ?? 5000
+    const write = options.log
+    this.#log = write && rateLimitedLog(write, options.errorLogIntervalMs ?? 10_000)
     if (options.redis) {
-      this.#cmd = options.redis
+      const given = options.redis
+      this.#cmd = given
       this.#ownsCmd = false
+      this.#target = 'the given Redis connection'
+      this.#makeSubscriber = () => given.duplicate({ ...this.#connectionOptions(), autoResubscribe: true, autoResendUnfulfilledCommands: true })
+      this.#dropUnusedSubscriber = () => {}
     } else {
-      this.#cmd = new Redis(options.url ?? 'redis://127.0.0.1:6379', {
-        ...this.#connectionOptions(),
+      const settings = options.connection ?? { url: options.url ?? 'redis://127.0.0.1:6379' }
+      this.#target = describeRedisTarget(settings)
+      const redisOptions = this.#connectionOptions()
+      const commandOptions: RedisOptions = {
+        ...redisOptions,
         autoResendUnfulfilledCommands: options.resendLostReplies ?? false,
         enableAutoPipelining: options.autoPipelining ?? false,
+      }
+      const connections = createRedisConnections(settings, {
+        redisOptions: commandOptions,
+        subscriberOptions: { ...redisOptions, autoResubscribe: true, autoResendUnfulfilledCommands: true, enableAutoPipelining: false },
+        lazySubscriber: true,
       })
+      this.#cmd = connections.command
       this.#ownsCmd = true
+      this.#makeSubscriber = () => {
+        // Its errors are reported through the listeners attached right after this.
+        connections.subscriber.connect().catch(() => {})
+        return connections.subscriber
+      }
+      this.#dropUnusedSubscriber = () => connections.subscriber.disconnect()
     }
     this.#watchConnection(this.#cmd, 'cmd')
     if (this.#cmd.status === 'ready') this.#cmdReady = this.#cmdEverReady = true
@@ -221,6 +294,13 @@ export class RedisBus implements Bus {
     if (rec.listeners.size === 0 && !this.#closed && this.#sub) this.#sync(this.#sub, rec.channel, rec).catch(() => {})
   }
 
+  /** The channels this bus has subscribed (as far as it knows). */
+  #subscribedChannels(): string[] {
+    const channels: string[] = []
+    for (const [channel, rec] of this.#channels) if (rec.subscribed) channels.push(channel)
+    return channels
+  }
+
   onStateChange(listener: (state: BusState, previous: BusState) => void): () => void {
     this.#stateListeners.add(listener)
     return () => void this.#stateListeners.delete(listener)
@@ -228,15 +308,17 @@ export class RedisBus implements Bus {
 
   close(): Promise<void> {
     this.#closed ??= Promise.resolve().then(async () => {
+      clearTimeout(this.#resubscribeTimer)
       this.#channels.clear()
       this.#update()
       this.#stateListeners.clear()
       await Promise.allSettled([...this.#inflight])
       // QUIT lets commands already sent (a last publish) finish; a dead link is just dropped.
-      const end = async (connection: Redis) => {
+      const end = async (connection: Redis | Cluster) => {
         if (connection.status !== 'ready') return connection.disconnect()
         await connection.quit().catch(() => connection.disconnect())
       }
+      if (!this.#sub) this.#dropUnusedSubscriber()
       await Promise.all([this.#sub ? end(this.#sub) : undefined, this.#ownsCmd ? end(this.#cmd) : undefined])
     })
     return this.#closed
@@ -251,47 +333,104 @@ export class RedisBus implements Bus {
     }
   }
 
-  #subscriber(): Redis {
+  #subscriber(): Redis | Cluster {
     if (!this.#sub) {
-      const sub = this.#cmd.duplicate({ ...this.#connectionOptions(), autoResubscribe: true, autoResendUnfulfilledCommands: true })
+      const sub = this.#makeSubscriber()
       this.#sub = sub
-      sub.on('message', (channel: string, json: string) => this.#onMessage(channel, json))
+      sub.on('smessage', (channel: string, json: string) => this.#onMessage(channel, json))
       this.#watchConnection(sub, 'sub')
       this.#update()
     }
     return this.#sub
   }
 
-  #watchConnection(connection: Redis, role: 'cmd' | 'sub'): void {
+  #watchConnection(connection: Redis | Cluster, role: 'cmd' | 'sub'): void {
     // Without an 'error' listener an outage would crash the process; state changes report it.
-    connection.on('error', () => {})
+    const onError = (error: Error & { lastNodeError?: Error }) => this.#onConnectionError(role, error)
+    connection.on('error', onError)
+    connection.on('node error', onError)
+    connection.on('nodeError', onError)
     const down = () => {
       if (role === 'cmd') this.#cmdReady = false
-      else this.#subReady = false
+      else {
+        this.#subReady = false
+        this.#subGeneration++
+      }
       this.#update()
     }
     connection.on('close', down)
     connection.on('end', down)
     connection.on('reconnecting', down)
+    if (role === 'sub' && connection instanceof Cluster) {
+      // A node lost (a master died), a shard's subscriber replaced (its master hung), or a new
+      // slot map (failover, slot move: the old owner drops the moved slots' channels). ioredis
+      // re-subscribes by itself but does not say when that is confirmed ('subscribersReady'
+      // comes before): down, subscribe again, 'up' once confirmed, so the hub re-reads
+      // snapshots. So the bus is down while a shard holding a watched job is unreachable.
+      const topologyChanged = () => {
+        down()
+        this.#resubscribe(connection)
+      }
+      connection.on('-node', topologyChanged)
+      connection.on('-subscriber', topologyChanged)
+      connection.on('subscribersReady', topologyChanged)
+    }
     connection.on('ready', () => {
       if (role === 'cmd') {
         this.#cmdReady = this.#cmdEverReady = true
+        this.#credentialsError = undefined
         this.#update()
         return
       }
-      // ioredis resubscribes by itself on reconnect; SUBSCRIBE again (idempotent) and report
-      // 'up' only once that is acknowledged, so a snapshot re-read after 'up' cannot miss an event.
-      const channels = [...this.#channels.entries()].filter(([, r]) => r.subscribed).map(([c]) => c)
-      const resubscribed = channels.length > 0 ? connection.subscribe(...channels) : Promise.resolve(0)
-      resubscribed.then(
-        () => {
-          if (connection.status !== 'ready') return
-          this.#subReady = this.#subEverReady = true
-          this.#update()
-        },
-        () => connection.disconnect(true),
-      )
+      this.#resubscribe(connection)
     })
+  }
+
+  #onConnectionError(role: 'cmd' | 'sub', error: Error & { lastNodeError?: Error }): void {
+    const text = `${error.message}${error.lastNodeError ? ` (${error.lastNodeError.message})` : ''}`
+    if (CREDENTIALS_REFUSED.test(text)) this.#credentialsError = text
+    this.#log?.(`[jobcast] Redis ${role === 'cmd' ? 'command' : 'subscriber'} connection to ${this.#target}: ${text}; retrying`)
+  }
+
+  /**
+   * ioredis resubscribes by itself on reconnect; SSUBSCRIBE again (idempotent) and report 'up'
+   * only once that is acknowledged, so a snapshot re-read after 'up' cannot miss an event.
+   * Retried while it fails (a shard not reachable yet); one attempt at a time.
+   */
+  #resubscribe(connection: Redis | Cluster): void {
+    clearTimeout(this.#resubscribeTimer)
+    this.#resubscribeTimer = undefined
+    const generation = this.#subGeneration
+    const channels = this.#subscribedChannels()
+    const commands: Promise<unknown>[] = []
+    for (let start = 0; start < channels.length; start += MAX_CHANNELS_PER_COMMAND) {
+      commands.push(sendPerSlot(connection, 'ssubscribe', channels.slice(start, start + MAX_CHANNELS_PER_COMMAND)))
+    }
+    this.#withTimeout(Promise.all(commands)).then(
+      () => {
+        if (this.#closed || generation !== this.#subGeneration || connection !== this.#sub) return
+        if (connection instanceof Redis && connection.status !== 'ready') return
+        this.#subReady = this.#subEverReady = true
+        this.#update()
+      },
+      () => {
+        if (this.#closed || connection !== this.#sub) return
+        // One Redis: a fresh connection resubscribes everything (and emits 'ready' again).
+        if (connection instanceof Redis) return void connection.disconnect(true)
+        if (generation !== this.#subGeneration) return
+        this.#resubscribeTimer = setTimeout(() => this.#resubscribe(connection), RESUBSCRIBE_RETRY_MS)
+        this.#resubscribeTimer.unref?.()
+      },
+    )
+  }
+
+  /** `pending`, rejected after the command timeout (a Cluster, or a refused login, can hold a command forever). */
+  #withTimeout<T>(pending: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no reply from Redis within ${this.#timeout} ms`)), this.#timeout)
+    })
+    return Promise.race([pending, timeout]).finally(() => clearTimeout(timer))
   }
 
   #update(): void {
@@ -302,18 +441,18 @@ export class RedisBus implements Bus {
     for (const listener of [...this.#stateListeners]) listener(next, previous)
   }
 
-  #sync(sub: Redis, channel: string, rec: ChannelRecord): Promise<void> {
+  #sync(sub: Redis | Cluster, channel: string, rec: ChannelRecord): Promise<void> {
     // After whatever is in flight for this channel (its failure is its caller's concern).
     const prior = rec.chain === SETTLED ? SETTLED : rec.chain.catch(() => {})
     const chain: Promise<void> = prior.then(async () => {
       try {
         const wanted = rec.listeners.size > 0
         if (wanted && !rec.subscribed) {
-          await this.#batched(sub, 'subscribe', channel)
+          await this.#batched(sub, 'ssubscribe', channel)
           rec.subscribed = true
         } else if (!wanted && rec.subscribed) {
           rec.subscribed = false
-          await this.#batched(sub, 'unsubscribe', channel)
+          await this.#batched(sub, 'sunsubscribe', channel)
         }
         if (rec.listeners.size === 0 && !rec.subscribed && this.#channels.get(channel) === rec) this.#channels.delete(channel)
       } finally {
@@ -326,19 +465,19 @@ export class RedisBus implements Bus {
   }
 
   /**
-   * SUBSCRIBE (or UNSUBSCRIBE) `channel` together with every other channel asked for in the
+   * SSUBSCRIBE (or SUNSUBSCRIBE) `channel` together with every other channel asked for in the
    * same turn of the event loop: one command for a burst of new watches (clients reconnecting
-   * after a deploy), not one command, promise and write per job. Resolves when Redis has
-   * confirmed the whole batch.
+   * after a deploy), not one command, promise and write per job; on a cluster one per slot.
+   * Resolves when Redis has confirmed the whole batch.
    */
-  #batched(sub: Redis, kind: 'subscribe' | 'unsubscribe', channel: string): Promise<void> {
+  #batched(sub: Redis | Cluster, kind: 'ssubscribe' | 'sunsubscribe', channel: string): Promise<void> {
     let batch = this.#batches[kind]
     if (batch === undefined || batch.connection !== sub || batch.channels.length >= MAX_CHANNELS_PER_COMMAND) {
       const channels: string[] = []
       const done = new Promise<void>((resolve, reject) => {
         setImmediate(() => {
           if (this.#batches[kind]?.channels === channels) this.#batches[kind] = undefined
-          sub[kind](...channels).then(() => resolve(), reject)
+          this.#withTimeout(sendPerSlot(sub, kind, channels)).then(() => resolve(), reject)
         })
       })
       this.#batches[kind] = batch = { connection: sub, channels, done }
@@ -363,12 +502,17 @@ export class RedisBus implements Bus {
   async #command<T>(id: string, run: () => Promise<T>): Promise<T> {
     // Fail fast during an outage; before the first connect, commands wait (bounded by the timeout).
     if (this.#cmdEverReady && !this.#cmdReady) throw this.#unavailable(id)
-    const pending = run()
+    // ioredis' own commandTimeout covers a command sent on a ready connection; one held in an
+    // offline queue (before a login that may never succeed) or by a Cluster (redirections,
+    // slot refreshes) gets a timer of its own. Not every GET: polling is the hot path.
+    const pending = this.#cmdReady && !(this.#cmd instanceof Cluster) ? run() : this.#withTimeout(run())
     this.#inflight.add(pending)
     try {
       return await pending
     } catch (error) {
-      if (isReplyError(error) && !error.message.startsWith('NOSCRIPT')) {
+      // Behind Sentinel the refusal is the command's own reply, not a connection error.
+      if (isReplyError(error) && CREDENTIALS_REFUSED.test(error.message)) this.#credentialsError = error.message
+      else if (isReplyError(error) && !error.message.startsWith('NOSCRIPT')) {
         throw new JobcastError('internal', `[jobcast] Redis refused a command for job ${id}: ${error.message}`, { jobId: id, cause: error })
       }
       throw this.#unavailable(id, error)
@@ -388,7 +532,11 @@ export class RedisBus implements Bus {
   }
 
   #unavailable(id: string, cause?: unknown): JobcastError {
-    return new JobcastError('bus_unavailable', `[jobcast] Redis is unavailable (job ${id}): check that it runs and JOBCAST_REDIS_URL points at it; retry shortly`, {
+    const message =
+      this.#credentialsError !== undefined
+        ? `[jobcast] Redis (${this.#target}) refused the credentials (${this.#credentialsError}) (job ${id}): check the Redis user name and password`
+        : `[jobcast] Redis (${this.#target}) is unavailable (job ${id}): check that it runs and the Redis settings point at it; retry shortly`
+    return new JobcastError('bus_unavailable', message, {
       jobId: id,
       cause,
     })

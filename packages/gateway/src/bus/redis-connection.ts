@@ -239,6 +239,14 @@ export interface CreateRedisConnectionsOptions {
    * @default {}
    */
   redisOptions?: RedisOptions
+  /** ioredis options of the subscriber only, over `redisOptions` (`autoResubscribe` …). @default {} */
+  subscriberOptions?: RedisOptions
+  /**
+   * Build the subscriber without connecting it (`lazyConnect`): it connects on its first
+   * command or `connect()`, so a publish-only user never opens it.
+   * @default false
+   */
+  lazySubscriber?: boolean
 }
 
 /** Period of the cluster slot map refresh, ms: bounds how long a promoted replica goes unnoticed. */
@@ -268,15 +276,16 @@ function serverOptions(settings: RedisConnectionSettings, base: RedisOptions): R
  */
 export function createRedisConnections(settings: RedisConnectionSettings, options: CreateRedisConnectionsOptions = {}): RedisConnections {
   const base = serverOptions(settings, options.redisOptions ?? {})
+  const subscriberBase = serverOptions(settings, { ...options.redisOptions, ...options.subscriberOptions, ...(options.lazySubscriber ? { lazyConnect: true } : {}) })
   const topology = redisTopology(settings)
   let command: Redis | Cluster
   let subscriber: Redis | Cluster
   if (settings.cluster !== undefined) {
     const nodes = settings.cluster.map((entry) => parseRedisAddress(entry, 'cluster'))
     const clusterOptions = (sharded: boolean): ClusterOptions => ({
-      redisOptions: base,
+      redisOptions: sharded ? subscriberBase : base,
       // A Cluster connects on its own schedule, not through its node connections' option.
-      ...(base.lazyConnect ? { lazyConnect: true } : {}),
+      ...((sharded ? subscriberBase : base).lazyConnect ? { lazyConnect: true } : {}),
       // `SSUBSCRIBE` must reach the master owning the channel's slot; only this mode routes it.
       shardedSubscribers: sharded,
       // After a slot move, ioredis retries an SSUBSCRIBE's MOVED on its sharded subscribers'
@@ -291,8 +300,8 @@ export function createRedisConnections(settings: RedisConnectionSettings, option
     command = new Cluster(nodes, clusterOptions(false))
     subscriber = new Cluster(nodes, clusterOptions(true))
   } else if (settings.sentinels !== undefined) {
-    const sentinelOptions: RedisOptions = {
-      ...base,
+    const sentinelOptions = (role: RedisOptions): RedisOptions => ({
+      ...role,
       sentinels: settings.sentinels.map((entry) => parseRedisAddress(entry, 'sentinels')),
       name: settings.sentinelName,
       // A hung or cut-off master keeps its sockets open: only the sentinels' `+switch-master`
@@ -300,19 +309,22 @@ export function createRedisConnections(settings: RedisConnectionSettings, option
       failoverDetector: true,
       ...(settings.sentinelPassword !== undefined ? { sentinelPassword: settings.sentinelPassword } : {}),
       ...(base.tls ? { enableTLSForSentinelMode: true, sentinelTLS: base.tls } : {}),
-    }
-    command = new Redis(sentinelOptions)
-    subscriber = new Redis(sentinelOptions)
+    })
+    command = new Redis(sentinelOptions(base))
+    subscriber = new Redis(sentinelOptions(subscriberBase))
   } else {
     // ioredis lets the URL's credentials override the options, an empty password included
     // (`redis://user@host`), so they leave the URL and join the options.
     const fromUrl = urlCredentials(settings.url)
-    const urlOptions: RedisOptions = { ...base }
-    if (base.username === undefined && fromUrl.username !== '') urlOptions.username = fromUrl.username
-    if (base.password === undefined && fromUrl.password !== '') urlOptions.password = fromUrl.password
+    const urlOptions = (role: RedisOptions): RedisOptions => {
+      const withCredentials: RedisOptions = { ...role }
+      if (role.username === undefined && fromUrl.username !== '') withCredentials.username = fromUrl.username
+      if (role.password === undefined && fromUrl.password !== '') withCredentials.password = fromUrl.password
+      return withCredentials
+    }
     const url = settings.url.replace(USER_INFO, '$1')
-    command = new Redis(url, urlOptions)
-    subscriber = new Redis(url, urlOptions)
+    command = new Redis(url, urlOptions(base))
+    subscriber = new Redis(url, urlOptions(subscriberBase))
   }
   let closed = false
   return {
