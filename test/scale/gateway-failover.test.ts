@@ -106,7 +106,7 @@ async function sentinelTopology(): Promise<Topology> {
 describe.each([
   ['cluster', clusterTopology],
   ['sentinel', sentinelTopology],
-] as const)('gateway on a Redis %s, master killed mid-job', (_name, start) => {
+] as const)('gateway on a Redis %s, master killed mid-job', (name, start) => {
   let topology: Topology
   let gateway: TestGateway | undefined
   let publisher: Publisher | undefined
@@ -156,12 +156,15 @@ describe.each([
     await watchAcross('failover-1', (key) => topology.failOver(key))
   }, 90_000)
 
-  it('re-subscribes a watched job whose slot moved to another master (cluster only), and delivers its terminal event', async (context) => {
-    const moveSlot = topology.moveSlot
-    if (!moveSlot) return context.skip()
-    // The old owner drops the channel with the slot: the bus goes down until it is re-subscribed.
-    await watchAcross('moved-1', moveSlot)
-  }, 60_000)
+  // Slots exist only on a cluster: the case is not defined for sentinel (rather than skipped).
+  if (name === 'cluster') {
+    it('re-subscribes a watched job whose slot moved to another master, and delivers its terminal event', async () => {
+      const moveSlot = topology.moveSlot
+      if (!moveSlot) throw new Error('[jobcast] the cluster topology has no moveSlot')
+      // The old owner drops the channel with the slot: the bus goes down until it is re-subscribed.
+      await watchAcross('moved-1', moveSlot)
+    }, 60_000)
+  }
 
   it('leaves a hung master (sockets open, no reply) for the promoted replica, and delivers the terminal event published after it', async () => {
     try {

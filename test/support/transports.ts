@@ -118,7 +118,8 @@ const polling: Driver = async ({ url }, id, _since, token) => {
         const last = events.items.at(-1)
         if (!last || event.seq > last.seq) events.push(event)
         if (TERMINAL.has(event.status)) return
-      } else if (response.status === 304 || response.status === 404) {
+      } else if (response.status === 304 || response.status === 404 || response.status === 503) {
+        // 503: the gateway's Redis is down or failing over; a poller asks again, as the client does.
         await response.arrayBuffer()
         if (response.status === 404) exists ??= false
       } else {
