@@ -104,13 +104,13 @@ export const createJobTracker = (settings: Resolved): JobTracker => {
     if (exists) {
       settings.clearTimeout(job.unknownTimer_)
       job.unknownTimer_ = undefined
-    } else if (job.unknownTimer_ === 0) fail(job, new JobLostError(job.lastEvent_!))
+    } else if (job.unknownTimer_ === 0) fail(job, job.lastEvent_ ? new JobLostError(job.lastEvent_) : new JobNotFoundError(id))
     else
       job.unknownTimer_ ??= settings.setTimeout(
         () => {
-          if (!job.lastEvent_) return fail(job, new JobNotFoundError(id))
-          // Asked once more before the verdict: a snapshot restored with the seq already seen
-          // brings no event, and a push subscription only says `exists` when it starts.
+          // Asked once more before the verdict: polling may be between two backed-off asks while
+          // the job appeared, a snapshot restored with the seq already seen brings no event, and
+          // a push subscription only says `exists` when it starts.
           job.unknownTimer_ = 0
           connection.askAgain_(id, job.cursor_)
         },

@@ -53,6 +53,22 @@ describe('polling', () => {
     expect(outcome!.at).toBeLessThanOrEqual(5000 + 1100 + 30_000 + 200)
   })
 
+  it('a job never seen asks once more when notFoundGrace ends: one published between two backed-off polls is found', async () => {
+    vi.useFakeTimers()
+    // The top of every jitter range: polls at 0, 1, 2.5, 4.75, 8.1, 13.2 s (404s carry no Retry-After).
+    const random = vi.spyOn(Math, 'random').mockReturnValue(0.999)
+    try {
+      const done = ev('a', 'completed')
+      // Published at 8.5 s: without the last ask, the grace (10 s) ends before the 13.2 s poll.
+      serveByTime((elapsed) => (elapsed < 8500 ? notFound() : HttpResponse.json(done)))
+      const outcome = await settle(waitForJob('a', { url: GW, transports: ['polling'] }))
+      expect(outcome?.value).toEqual(done)
+      expect(outcome!.at).toBeLessThan(11_000)
+    } finally {
+      random.mockRestore()
+    }
+  })
+
   it('the grace ends as soon as the job is known again (a restored snapshot: 304), and starts anew', async () => {
     vi.useFakeTimers()
     // Half of every jitter range, so the polls fall at known times.
