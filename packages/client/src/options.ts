@@ -103,7 +103,7 @@ export interface ClientOptions {
   maxAttempts?: number
   /** Polling delays are multiplied by this while the page is hidden. @default 4 */
   hiddenSlowdown?: number
-  /** How long an unknown job may stay unknown (it may be published a moment later) before `JobNotFoundError`. @default 10000 (ms) */
+  /** How long an unknown job may stay unknown (it may be published a moment later) before the client asks once more and, still unknown, rejects with `JobNotFoundError`. @default 10000 (ms) */
   notFoundGrace?: number
   /**
    * How long a job the client has already seen may stay unknown to the gateway before
