@@ -9,7 +9,7 @@ import { DEFAULT_BULLMQ_JOB_ID } from './bullmq/job-id.js'
 import { DEFAULT_BULL_PREFIX } from './bullmq/keys.js'
 
 import { isJobcastError } from './errors.js'
-import { checkRedisSettings, type RedisConnectionSettings, type RedisSettingLabels } from './bus/redis-connection.js'
+import { checkRedisSettings, type RedisConnectionSettings, type RedisSettingLabels } from './bus/redis-settings.js'
 
 /** Everything the CLI needs to start a gateway. */
 export interface GatewayConfig {

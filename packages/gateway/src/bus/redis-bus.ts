@@ -14,7 +14,8 @@ import { DEFAULT_PREFIX, jobKey } from './keys.js'
 import { PUBLISH, RESTORE } from './scripts.js'
 import { ChannelSubscriptions } from './channel-subscriptions.js'
 import { RedisCommands } from './redis-commands.js'
-import { createRedisConnections, describeRedisTarget, type RedisConnectionSettings } from './redis-connection.js'
+import { createRedisConnections } from './redis-connection.js'
+import { describeRedisTarget, type RedisConnectionSettings } from './redis-settings.js'
 import { rateLimitedLog, type LogLine } from './rate-limited-log.js'
 
 /** Options of {@link createRedisBus}. Give `url`, `connection` or `redis`. */
