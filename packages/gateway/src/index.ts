@@ -37,7 +37,8 @@ export type { Authorizer, AuthDecision, AuthFailureCode } from './auth/authorize
 export { signJobToken } from './auth/sign-job-token.js'
 export type { SignJobTokenOptions } from './auth/sign-job-token.js'
 export { createJwtAuthorizer } from './auth/jwt-authorizer.js'
-export type { JwtAuthorizer, JwtAuthorizerOptions, JwtKeyOptions } from './auth/jwt-authorizer.js'
+export type { JwtAuthorizer, JwtAuthorizerOptions } from './auth/jwt-authorizer.js'
+export type { JwtKeyOptions } from './auth/verification-key.js'
 export { createSecurityHooks, DEFAULT_SECURITY } from './admission/security-hooks.js'
 export type { SecurityHooks, SecurityOptions } from './admission/security-hooks.js'
 
