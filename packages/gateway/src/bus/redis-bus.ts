@@ -3,9 +3,10 @@
  * subscriber connection for all jobs (on a cluster, one per master it needs) with per-job
  * SSUBSCRIBE, reference counted, so a gateway only receives the events of jobs someone
  * watches. Sharded pub/sub on every topology, so one path. See docs/protocol.md, "Redis layout".
- * This file composes the command runner and the channel subscriptions and owns the bus state.
+ * RedisBus composes its connections, the command runner and the channel subscriptions, and
+ * owns the bus state (up only when both connections are and every subscription is confirmed).
  */
-import { Cluster, Redis, type RedisOptions } from 'ioredis'
+import { Cluster, Redis } from 'ioredis'
 import { JobcastError } from '../errors.js'
 import { assertJobId, DEFAULT_MAX_MESSAGE_BYTES, eventInputJson, normalizeEventInput, parseBusMessage } from '../event.js'
 import type { JobEventInput } from '../protocol.js'
@@ -14,8 +15,8 @@ import { DEFAULT_PREFIX, jobKey } from './keys.js'
 import { PUBLISH, RESTORE } from './scripts.js'
 import { ChannelSubscriptions } from './channel-subscriptions.js'
 import { RedisCommands } from './redis-commands.js'
-import { createRedisConnections } from './redis-connection.js'
-import { describeRedisTarget, type RedisConnectionSettings } from './redis-settings.js'
+import { redisBusConnections, type RedisBusConnections } from './redis-bus-connections.js'
+import type { RedisConnectionSettings } from './redis-settings.js'
 import { rateLimitedLog, type LogLine } from './rate-limited-log.js'
 
 /** Options of {@link createRedisBus}. Give `url`, `connection` or `redis`. */
@@ -92,16 +93,9 @@ export class RedisBus implements Bus {
   readonly #ttl: number
   readonly #maxBytes: number
   readonly #timeout: number
-  readonly #cmd: Redis | Cluster
-  readonly #ownsCmd: boolean
+  readonly #connections: RedisBusConnections
   readonly #commands: RedisCommands
-  /** Builds the subscriber connection (a duplicate of the given one, or the owned pair's). */
-  readonly #makeSubscriber: () => Redis | Cluster
-  /** Closes what `#makeSubscriber` prepared when it was never called (a publish-only bus). */
-  readonly #dropUnusedSubscriber: () => void
   readonly #log: LogLine | undefined
-  /** Where Redis is, for messages (never the password). */
-  readonly #target: string
   /** The channels of the subscriber connection, made on the first `subscribe()` unless eager. */
   #subscriptions: ChannelSubscriptions | undefined
   /** Counts subscriber outages, so a re-subscription made before the latest one does not report `up`. */
@@ -121,38 +115,9 @@ export class RedisBus implements Bus {
     this.#timeout = options.commandTimeoutMs ?? 5000
     const write = options.log
     this.#log = write && rateLimitedLog(write, options.errorLogIntervalMs ?? 10_000)
-    if (options.redis) {
-      const given = options.redis
-      this.#cmd = given
-      this.#ownsCmd = false
-      this.#target = 'the given Redis connection'
-      this.#makeSubscriber = () => given.duplicate({ ...this.#connectionOptions(), autoResubscribe: true, autoResendUnfulfilledCommands: true })
-      this.#dropUnusedSubscriber = () => {}
-    } else {
-      const settings = options.connection ?? { url: options.url ?? 'redis://127.0.0.1:6379' }
-      this.#target = describeRedisTarget(settings)
-      const redisOptions = this.#connectionOptions()
-      const commandOptions: RedisOptions = {
-        ...redisOptions,
-        autoResendUnfulfilledCommands: options.resendLostReplies ?? false,
-        enableAutoPipelining: options.autoPipelining ?? false,
-      }
-      const connections = createRedisConnections(settings, {
-        redisOptions: commandOptions,
-        subscriberOptions: { ...redisOptions, autoResubscribe: true, autoResendUnfulfilledCommands: true, enableAutoPipelining: false },
-        lazySubscriber: true,
-      })
-      this.#cmd = connections.command
-      this.#ownsCmd = true
-      this.#makeSubscriber = () => {
-        // Its errors are reported through the listeners attached right after this.
-        connections.subscriber.connect().catch(() => {})
-        return connections.subscriber
-      }
-      this.#dropUnusedSubscriber = () => connections.subscriber.disconnect()
-    }
-    this.#commands = new RedisCommands(this.#cmd, { timeoutMs: this.#timeout, target: this.#target })
-    this.#watchConnection(this.#cmd, 'cmd')
+    this.#connections = redisBusConnections(options, this.#timeout)
+    this.#commands = new RedisCommands(this.#connections.command, { timeoutMs: this.#timeout, target: this.#connections.target })
+    this.#watchConnection(this.#connections.command, 'cmd')
     if (!options.lazySubscriber) this.#subscriber()
     this.#update()
   }
@@ -187,7 +152,7 @@ export class RedisBus implements Bus {
   async get(id: string): Promise<BusEvent | null> {
     this.#assertOpen()
     assertJobId(id)
-    const json = await this.#commands.run(id, () => this.#cmd.get(jobKey(this.prefix, id)))
+    const json = await this.#commands.run(id, () => this.#connections.command.get(jobKey(this.prefix, id)))
     if (json === null) return null
     const message = parseBusMessage(json, id, this.#maxBytes)
     if (!message) this.stats.dropped++
@@ -223,24 +188,15 @@ export class RedisBus implements Bus {
         if (connection.status !== 'ready') return connection.disconnect()
         await connection.quit().catch(() => connection.disconnect())
       }
-      if (!this.#subscriptions) this.#dropUnusedSubscriber()
-      await Promise.all([this.#subscriptions ? end(this.#subscriptions.connection) : undefined, this.#ownsCmd ? end(this.#cmd) : undefined])
+      if (!this.#subscriptions) this.#connections.dropUnusedSubscriber()
+      await Promise.all([this.#subscriptions ? end(this.#subscriptions.connection) : undefined, this.#connections.ownsCommand ? end(this.#connections.command) : undefined])
     })
     return this.#closed
   }
 
-  #connectionOptions(): RedisOptions {
-    return {
-      commandTimeout: this.#timeout,
-      maxRetriesPerRequest: 1,
-      // Keep reconnecting, at most every 2 s: an outage must end by itself.
-      retryStrategy: (attempt) => Math.min(50 * attempt, 2000),
-    }
-  }
-
   #subscriber(): ChannelSubscriptions {
     if (!this.#subscriptions) {
-      const connection = this.#makeSubscriber()
+      const connection = this.#connections.openSubscriber()
       this.#subscriptions = new ChannelSubscriptions(connection, {
         timeoutMs: this.#timeout,
         maxMessageBytes: this.#maxBytes,
@@ -296,7 +252,7 @@ export class RedisBus implements Bus {
   #onConnectionError(role: 'cmd' | 'sub', error: Error & { lastNodeError?: Error }): void {
     const text = `${error.message}${error.lastNodeError ? ` (${error.lastNodeError.message})` : ''}`
     this.#commands.noteError(text)
-    this.#log?.(`[jobcast] Redis ${role === 'cmd' ? 'command' : 'subscriber'} connection to ${this.#target}: ${text}; retrying`)
+    this.#log?.(`[jobcast] Redis ${role === 'cmd' ? 'command' : 'subscriber'} connection to ${this.#connections.target}: ${text}; retrying`)
   }
 
   /**
