@@ -4,7 +4,8 @@
  * refused (so the credentials really travel).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createRedisConnections, type RedisConnections, type RedisConnectionSettings } from '../../packages/gateway/src/bus/redis-connection.js'
+import { createRedisConnections, type RedisConnections } from '../../packages/gateway/src/bus/redis-connection.js'
+import type { RedisConnectionSettings } from '../../packages/gateway/src/bus/redis-settings.js'
 import { startRedis, type TestRedis } from '../support/redis.js'
 import { startCluster, type TestCluster } from '../support/redis-cluster.js'
 import { startSentinelGroup, type TestSentinelGroup } from '../support/redis-sentinel.js'

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { gatewayFromConfig, type ConfiguredGateway } from './cli-options.js'
-import { describeRedisTarget } from './bus/redis-connection.js'
+import { describeRedisTarget } from './bus/redis-settings.js'
 import { helpText, isConfigError, parseConfig, redisSettingsOf, secretFlagWarnings, type GatewayConfig } from './config.js'
 
 /** Frames the open-mode warning so it cannot be missed in a log. */

@@ -13,16 +13,15 @@ import type { Authorizer } from './auth/authorizer.js'
 import { createJwtAuthorizer } from './auth/jwt-authorizer.js'
 import type { Bus } from './bus/bus.js'
 import { DEFAULT_CONFIG } from './config.js'
-import { createMemoryBus } from './bus/memory-bus.js'
-import { createRedisBus } from './bus/redis-bus.js'
-import { checkRedisSettings, type RedisSettingLabels } from './bus/redis-connection.js'
 import { JobcastError } from './errors.js'
+import { createGatewayBus } from './gateway-bus.js'
 import { JobHub } from './hub.js'
 import { createSecurityHooks, type SecurityHooks, type SecurityOptions } from './admission/security-hooks.js'
 import { createBullmqBridge, type GatewayBullmqOptions } from './bullmq/bullmq-bridge.js'
 import { createOwnServer } from './own-server.js'
 import { ConnectionRegistry } from './registry.js'
 import { createSseEdge } from './routes/events-sse.js'
+import { serversClosed } from './servers-closed.js'
 import { createSseRouteDeps, type SseRouteSettings } from './sse/resolve-sse.js'
 import { WsServer, type UpgradeCheck } from './ws/server.js'
 
@@ -32,17 +31,6 @@ export interface GatewayContext {
   readonly bus: Bus
   /** The gateway's hub. */
   readonly hub: JobHub
-}
-
-/** The Redis options' names in {@link GatewayOptions}, for error messages. */
-const GATEWAY_REDIS_LABELS: RedisSettingLabels = {
-  url: 'redisUrl',
-  cluster: 'cluster',
-  sentinels: 'sentinels',
-  sentinelName: 'sentinelName',
-  username: 'redisUsername',
-  password: 'redisPassword',
-  tls: 'redisTls',
 }
 
 /** Options of {@link createGateway}. Every limit has the same default as the CLI. */
@@ -212,24 +200,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   }
   // Before the bus: a malformed origin must throw before any connection is opened.
   const security = options.checkUpgrade === undefined && options.security !== false ? securityHooks(options.security) : undefined
-  const ownBus = options.bus === undefined
-  const redis = options.bus
-    ? undefined
-    : checkRedisSettings({
-        url: options.redisUrl,
-        cluster: options.cluster,
-        sentinels: options.sentinels,
-        sentinelName: options.sentinelName,
-        sentinelPassword: options.sentinelPassword,
-        username: options.redisUsername,
-        password: options.redisPassword,
-        tls: options.redisTls,
-      }, GATEWAY_REDIS_LABELS)
-  const bus: Bus =
-    options.bus ??
-    (redis
-      ? createRedisBus({ connection: redis, prefix: options.prefix, ttlSeconds: options.ttlSeconds, autoPipelining: true, log: options.onRedisError })
-      : createMemoryBus({ ttlSeconds: options.ttlSeconds }))
+  const { bus, owned: ownBus, redis } = createGatewayBus(options)
   const hub = new JobHub(bus)
   if (options.bullmq && options.bullmq.url === undefined && options.bullmq.redis === undefined && redis !== undefined && redis.url === undefined) {
     throw new JobcastError('invalid_config', '[jobcast] the BullMQ bridge reads one Redis server, not a cluster or sentinel group: give bullmq.url (the Redis BullMQ uses)')
@@ -296,28 +267,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   const shutdown = async (): Promise<void> => {
     registry.shutdownAll()
     ws.close()
-    const closed = Promise.all(
-      [...servers].map(
-        (server) =>
-          new Promise<void>((resolve) => {
-            if (!server.listening) return resolve()
-            server.close(() => resolve())
-            // Streams that just ended leave idle keep-alive connections behind: sweep them
-            // until the server is closed, instead of waiting out the shutdown bound.
-            const sweep = setInterval(() => server.closeIdleConnections(), 25)
-            sweep.unref()
-            server.once('close', () => clearInterval(sweep))
-            server.closeIdleConnections()
-          }),
-      ),
-    )
-    let timer: ReturnType<typeof setTimeout> | undefined
-    const bound = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, options.shutdownTimeoutMs ?? DEFAULT_CONFIG.shutdownTimeoutMs)
-      timer.unref()
-    })
-    await Promise.race([closed, bound])
-    clearTimeout(timer)
+    await serversClosed(servers, options.shutdownTimeoutMs ?? DEFAULT_CONFIG.shutdownTimeoutMs)
     // Whatever did not end in time (a peer that never acknowledges the close) is cut.
     ws.terminateAll()
     for (const server of servers) server.closeAllConnections()

@@ -3,6 +3,8 @@
  * It holds one bus subscription per watched job however many watchers there are, and gives
  * each watcher every event newer than its cursor exactly once, in order, ending at the
  * terminal event. See docs/protocol.md, "Transports".
+ * One file: the watch, its seq gate and the per-job channel are one state that attach, detach,
+ * delivery and the re-read after an outage all change; split, they would share it openly.
  */
 import type { Bus, BusEvent, BusState } from './bus/bus.js'
 import { RecentEvents } from './bus/recent-events.js'

@@ -1,14 +1,14 @@
 import { Cluster, Redis } from 'ioredis'
 import { describe, expect, it } from 'vitest'
+import { createRedisConnections } from '../src/bus/redis-connection.js'
 import {
   checkRedisSettings,
-  createRedisConnections,
   describeRedisTarget,
   parseRedisAddress,
   redactRedisUrl,
   redisTopology,
   type RedisConnectionSettings,
-} from '../src/bus/redis-connection.js'
+} from '../src/bus/redis-settings.js'
 import { isJobcastError } from '../src/errors.js'
 
 function errorOf(run: () => unknown): Error {

@@ -6,7 +6,7 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto'
 import { SignJWT } from 'jose'
 import { parseJobPattern } from './job-pattern.js'
-import { MIN_SECRET_BYTES } from './jwt-authorizer.js'
+import { MIN_SECRET_BYTES } from './verification-key.js'
 
 /** Options of {@link signJobToken}. */
 export interface SignJobTokenOptions {
