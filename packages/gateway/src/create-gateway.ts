@@ -200,11 +200,13 @@ export function createGateway(options: GatewayOptions): Gateway {
   }
   // Before the bus: a malformed origin must throw before any connection is opened.
   const security = options.checkUpgrade === undefined && options.security !== false ? securityHooks(options.security) : undefined
-  const { bus, owned: ownBus, redis } = createGatewayBus(options)
-  const hub = new JobHub(bus)
-  if (options.bullmq && options.bullmq.url === undefined && options.bullmq.redis === undefined && redis !== undefined && redis.url === undefined) {
+  // Also before the bus, so a refused configuration leaves no connection behind.
+  const busIsGroup = options.bus === undefined && (options.cluster !== undefined || options.sentinels !== undefined)
+  if (options.bullmq && options.bullmq.url === undefined && options.bullmq.redis === undefined && busIsGroup) {
     throw new JobcastError('invalid_config', '[jobcast] the BullMQ bridge reads one Redis server, not a cluster or sentinel group: give bullmq.url (the Redis BullMQ uses)')
   }
+  const { bus, owned: ownBus } = createGatewayBus(options)
+  const hub = new JobHub(bus)
   const bridge = options.bullmq && createBullmqBridge({ url: options.redisUrl, ...options.bullmq, prefix: options.prefix, bus })
   const context: GatewayContext = { bus, hub }
   const registry = new ConnectionRegistry()

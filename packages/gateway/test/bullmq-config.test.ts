@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { openAuthorizer } from '../src/auth/authorizer.js'
 import { gatewayOptionsFromConfig } from '../src/cli-options.js'
+import { createGateway } from '../src/create-gateway.js'
 import { ConfigError, DEFAULT_CONFIG, OPTION_SPECS, helpText, parseConfig } from '../src/config.js'
 
 describe('--bullmq', () => {
@@ -20,6 +21,12 @@ describe('--bullmq', () => {
   it('needs the Redis of the queues', () => {
     expect(() => parseConfig(['--bullmq', 'emails'])).toThrow(ConfigError)
     expect(() => parseConfig(['--bullmq', 'emails', '--demo', '--redis-url', 'redis://127.0.0.1:6379'])).toThrow(/^\[jobcast\] --bullmq needs --redis-url/)
+  })
+
+  it('refuses a cluster bus without the Redis of the queues before it opens any connection', () => {
+    expect(() => createGateway({ authorizer: openAuthorizer, warnOpenMode: false, cluster: ['127.0.0.1:1'], bullmq: { queues: ['exports'] } })).toThrow(
+      expect.objectContaining({ code: 'invalid_config', message: expect.stringMatching(/reads one Redis server/) }),
+    )
   })
 
   it('is in --help', () => {
