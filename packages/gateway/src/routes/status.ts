@@ -17,13 +17,19 @@ export interface StatusRouteDeps {
   pollRetryAfterSeconds: number
 }
 
-/** Does an If-None-Match header (`"1"`, `W/"1"`, a list, or `*`) match this ETag? */
-export function etagMatches(header: string | null, etag: string): boolean {
+/**
+ * Does the poller already hold this event or a newer one? Its If-None-Match (`"1"`, `W/"1"`, a
+ * list, or `*`) names the seqs it holds. A snapshot older than those counts as held too: after
+ * Redis lost its data, a gateway may restore an earlier event a moment before a producer restores
+ * the latest, and a poller must never be sent something older than what it has.
+ */
+export function pollerHolds(header: string | null, seq: number): boolean {
   if (header === null) return false
-  if (header === etag) return true
   return header.split(',').some((part) => {
     const tag = part.trim().replace(/^W\//, '')
-    return tag === '*' || tag === etag
+    if (tag === '*') return true
+    const held = /^"(\d{1,16})"$/.exec(tag)
+    return held !== null && Number(held[1]) >= seq
   })
 }
 
@@ -42,7 +48,7 @@ export function jobStatusHandler(deps: StatusRouteDeps): (req: Request, id: stri
     if (!snapshot) return errorResponse(404, 'job_not_found', `no job ${id}: it was never published or its snapshot expired`)
     const etag = `"${formatSeq(snapshot.event.seq)}"`
     const running = !isTerminal(snapshot.event)
-    if (etagMatches(req.headers.get('if-none-match'), etag)) {
+    if (pollerHolds(req.headers.get('if-none-match'), snapshot.event.seq)) {
       return new Response(null, { status: 304, headers: running ? { etag, 'cache-control': 'no-cache', 'retry-after': retryAfter } : { etag, 'cache-control': 'no-cache' } })
     }
     const headers: Record<string, string> = running
